@@ -1,0 +1,1 @@
+"""Demand: tickets, SLA clocks, priorities, the ticket store and the capacity-aware planner."""

@@ -1,0 +1,1 @@
+"""Drift: batch validation, the Evidently engine and the pure verdict policy."""

@@ -1,0 +1,1 @@
+"""Registry and lineage: MLflow models and runs, DVC + git data versions."""

@@ -1,0 +1,291 @@
+"""The model registry adapter: MLflow tracking and model registry.
+
+One place talks to MLflow. Runs are logged in one experiment per model
+(``zenops/<model>``) whose artifacts live under the workspace's artifact root;
+the registered model carries the model's name and the aliases ``champion``,
+``challenger`` and ``previous-champion``. MLflow errors become
+:class:`StoreError` (or :class:`NotFoundError` for what does not exist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zenops.errors import NotFoundError, StoreError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION = "previous-champion"
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A registered model version with the run it came from."""
+
+    model: str
+    version: str
+    run_id: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model}/{self.version}"
+
+
+def experiment_name(model: str) -> str:
+    return f"zenops/{model}"
+
+
+class MlflowRegistry:
+    """Logs runs and manages registered models in one MLflow tracking store."""
+
+    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+
+    @property
+    def client(self):  # -> mlflow.MlflowClient
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    @contextmanager
+    def errors(self, what: str) -> Iterator[None]:
+        """Translate MLflow's exceptions raised while doing ``what``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except MlflowException as error:
+            code = getattr(error, "error_code", "")
+            first = str(error.message if hasattr(error, "message") else error).splitlines()[0]
+            if code == "RESOURCE_DOES_NOT_EXIST":
+                raise NotFoundError(f"MLflow {self._where()}: {what}: {first}") from None
+            raise StoreError(f"MLflow {self._where()}: {what}: {first}") from None
+        except (OSError, ConnectionError) as error:
+            raise StoreError(f"MLflow {self._where()}: {what}: {error}") from None
+
+    def _where(self) -> str:
+        uri = self.tracking_uri
+        if "@" in uri:  # mask credentials
+            scheme, rest = uri.split("://", 1)
+            uri = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return uri
+
+    # -- experiments and runs ----------------------------------------------
+
+    def ensure_experiment(self, model: str) -> str:
+        """The experiment id of ``model``, created (with its artifact location) if missing."""
+        name = experiment_name(model)
+        with self.errors(f"experiment {name}"):
+            existing = self.client.get_experiment_by_name(name)
+            if existing is not None:
+                return existing.experiment_id
+            location = self._artifact_location(model)
+            try:
+                return self.client.create_experiment(name, artifact_location=location)
+            except Exception:  # a concurrent creator won the race
+                found = self.client.get_experiment_by_name(name)
+                if found is None:
+                    raise
+                return found.experiment_id
+
+    def _artifact_location(self, model: str) -> str:
+        root = self.artifact_root
+        if "://" in root:
+            return f"{root.rstrip('/')}/{model}"
+        return (Path(root) / model).resolve().as_uri()
+
+    @contextmanager
+    def start_run(self, model: str, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
+        """An active MLflow run in the model's experiment, bound to this store."""
+        import mlflow
+
+        experiment_id = self.ensure_experiment(model)
+        with self.errors(f"run {run_name}"):
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.tracking_uri)
+            with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+                yield run
+
+    # -- registered models and aliases --------------------------------------
+
+    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
+        """Register ``model_uri`` as a new version of ``model``; returns the version."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"register {model}"):
+            try:
+                self.client.create_registered_model(model, description=f"zenops model {model}")
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            version = self.client.create_model_version(model, model_uri, run_id=run_id, tags=tags)
+            return str(version.version)
+
+    def alias(self, model: str, alias: str) -> ModelVersionInfo | None:
+        """The version holding ``alias``, or None when no version holds it."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"{model}@{alias}"):
+            try:
+                version = self.client.get_model_version_by_alias(model, alias)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    return None
+                raise
+            return self._info(version)
+
+    def version(self, model: str, version: str) -> ModelVersionInfo:
+        with self.errors(f"{model} version {version}"):
+            return self._info(self.client.get_model_version(model, version))
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        with self.errors(f"set {model}@{alias}"):
+            self.client.set_registered_model_alias(model, alias, version)
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"delete {model}@{alias}"):
+            try:
+                self.client.delete_registered_model_alias(model, alias)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+
+    def aliases(self, model: str) -> dict[str, str]:
+        """Every alias of ``model`` and its version; empty when the model is not registered."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"aliases of {model}"):
+            try:
+                registered = self.client.get_registered_model(model)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    return {}
+                raise
+            return {alias: str(version) for alias, version in registered.aliases.items()}
+
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None:
+        with self.errors(f"tag {model} version {version}"):
+            self.client.set_model_version_tag(model, version, key, value)
+
+    def _info(self, version: Any) -> ModelVersionInfo:
+        run = self.client.get_run(version.run_id)
+        return ModelVersionInfo(
+            model=version.name,
+            version=str(version.version),
+            run_id=version.run_id,
+            aliases=tuple(version.aliases or ()),
+            tags=dict(run.data.tags),
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+        )
+
+    def load_model(self, model: str, alias: str = CHAMPION) -> Any:
+        """The scikit-learn model behind ``models:/model@alias``."""
+        import os
+
+        import mlflow.sklearn
+
+        # zenops loads only the models it logged itself, from its own store (skops format).
+        os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+        with self.errors(f"load models:/{model}@{alias}"):
+            mlflow.set_registry_uri(self.tracking_uri)
+            mlflow.set_tracking_uri(self.tracking_uri)
+            return mlflow.sklearn.load_model(f"models:/{model}@{alias}")
+
+
+@dataclass(frozen=True)
+class LoggedTraining:
+    """What a logged and registered training run produced."""
+
+    model: str
+    version: str
+    run_id: str
+    alias: str | None
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of a logged model, given explicitly (no inference, no network)."""
+    import importlib.metadata as metadata
+
+    names = ("scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
+    return [f"{name}=={metadata.version(name)}" for name in names]
+
+
+def skops_types(fitted: Any) -> list[str]:
+    """The types skops must trust to load ``fitted``: those of the model zenops itself built."""
+    import skops.io
+
+    return skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
+
+
+def log_training(
+    registry: MlflowRegistry,
+    *,
+    model: str,
+    run_name: str,
+    fitted: Any,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    train_frame: Any,
+    holdout: Any,
+    data_source: str,
+    data_name: str,
+    target: str,
+    features: list[str],
+    extra_params: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """Log one training run with its lineage, data, metrics, holdout and model.
+
+    Returns ``(run_id, model_uri)``. The holdout (with predictions) is stored as
+    ``holdout/holdout.parquet`` so that monitoring can fit label-free
+    performance estimators on exactly what the model was evaluated on.
+    """
+    import tempfile
+    import warnings
+
+    import mlflow
+    import mlflow.data
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    with registry.start_run(model, run_name, tags) as run, registry.errors(f"log run {run.info.run_id}"):
+        flat = {f"trainer.{key}": value for key, value in params.items()}
+        flat.update(extra_params or {})
+        if flat:
+            mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics.items()})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(
+                train_frame, source=data_source, name=data_name, targets=target
+            )
+            mlflow.log_input(dataset, context="training")
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "holdout.parquet"
+            holdout.to_parquet(path)
+            mlflow.log_artifact(str(path), artifact_path="holdout")
+        sample = train_frame[features].head(50)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            signature = infer_signature(sample, fitted.predict(sample))
+            info = mlflow.sklearn.log_model(
+                fitted,
+                name="model",
+                signature=signature,
+                pip_requirements=pip_requirements(),
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=skops_types(fitted),
+            )
+        return run.info.run_id, info.model_uri

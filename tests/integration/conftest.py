@@ -1,0 +1,38 @@
+"""Workspaces on the real stack: git + DVC with a folder remote, MLflow on SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zenops.init import init_workspace
+from zenops.workspace import Workspace
+
+
+def write_training_data(workspace: Workspace, model: str, rows: int = 3000, seed: int = 7) -> Path:
+    from zenops.datagen import training_frame
+
+    spec = workspace.config.model(model)
+    path = workspace.path(spec.training_data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    training_frame(model, rows=rows, seed=seed).to_parquet(path)
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A fresh workspace made by ``zenops init``, with demo training data written."""
+    for variable in (
+        "ZENOPS_TRACKING_URI",
+        "ZENOPS_TICKETS_URL",
+        "ZENOPS_DVC_REMOTE",
+        "ZENOPS_ARTIFACT_ROOT",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    ws = Workspace(tmp_path / "ws")
+    init_workspace(ws)
+    ws = Workspace(ws.root)
+    for spec in ws.config.models:
+        write_training_data(ws, spec.name)
+    return ws

@@ -1,0 +1,396 @@
+"""The workspace configuration, ``zenops.yaml``, as validated data.
+
+Every key a user writes is declared here with its type and default; unknown keys
+are refused. :func:`load_config` turns any problem into a :class:`ConfigError`
+whose one line names the file and the field (``zenops.yaml: models[0].sla: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from zenops.errors import ConfigError
+
+CONFIG_FILE = "zenops.yaml"
+
+TICKET_KINDS = (
+    "refresh",
+    "rebuild",
+    "data_quality",
+    "new_project",
+    "tooling_rnd",
+    "ethics_review",
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([wdhm])\s*$")
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read ``2d``, ``12h``, ``30m`` or ``1w`` (or a timedelta) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"'{value}' is not a duration such as 2d, 12h, 30m or 1w")
+    amount, unit = float(match.group(1)), match.group(2)
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stores(_Strict):
+    """Where the workspace keeps its state. Relative paths are inside the workspace.
+
+    Each can be overridden by the environment: ``ZENOPS_TRACKING_URI``,
+    ``ZENOPS_TICKETS_URL``, ``ZENOPS_DVC_REMOTE``, ``ZENOPS_ARTIFACT_ROOT``.
+    """
+
+    tracking_uri: str = "sqlite:///.zenops/mlflow.db"
+    tickets_url: str = "sqlite:///.zenops/zenops.db"
+    dvc_remote: str = ".zenops/dvc-remote"
+    artifact_root: str = ".zenops/mlartifacts"
+
+
+class SlaTier(_Strict):
+    """How long each kind of ticket may stay open before its SLA is breached.
+
+    - ``weight``: how much a day of lateness on this tier weighs in the plan,
+      relative to other tiers. Default: ``7d / refresh``, kept within 0.5–5, so a
+      tier that refreshes within 2 days weighs 3.5 and one with 7 days weighs 1.
+    """
+
+    refresh: Duration
+    rebuild: Duration
+    data_quality: Duration
+    new_project: Duration = timedelta(days=90)
+    tooling_rnd: Duration = timedelta(days=60)
+    ethics_review: Duration = timedelta(days=14)
+    weight: float | None = Field(None, gt=0, le=100)
+
+    def due_after(self, kind: str) -> timedelta:
+        """The time a ticket of ``kind`` has before its due time."""
+        if kind not in TICKET_KINDS:
+            raise ConfigError(f"unknown ticket kind '{kind}'")
+        return getattr(self, kind)
+
+    @property
+    def lateness_weight(self) -> float:
+        """``weight`` if given, else derived from how fast the tier wants refreshes."""
+        if self.weight is not None:
+            return self.weight
+        days = max(self.refresh.total_seconds() / 86400, 1e-9)
+        return min(5.0, max(0.5, 7.0 / days))
+
+
+class Features(_Strict):
+    numerical: list[str] = []
+    categorical: list[str] = []
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numerical, *self.categorical]
+
+
+class TrainerSpec(_Strict):
+    """An estimator by import path with parameters, or a ``module:function`` entry point.
+
+    The entry point is called as ``function(train: DataFrame, spec: ModelSpec,
+    params: dict) -> fitted estimator`` and must return an object with ``predict``
+    (and ``predict_proba`` for classification).
+    """
+
+    estimator: str | None = None
+    entry_point: str | None = None
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TrainerSpec:
+        if (self.estimator is None) == (self.entry_point is None):
+            raise ValueError("give exactly one of 'estimator' or 'entry_point'")
+        if self.estimator and "." not in self.estimator:
+            raise ValueError(
+                f"estimator '{self.estimator}' is not an import path such as sklearn.linear_model.Ridge"
+            )
+        if self.entry_point and ":" not in self.entry_point:
+            raise ValueError(f"entry_point '{self.entry_point}' is not of the form module:function")
+        return self
+
+    @property
+    def reference(self) -> str:
+        """What the ``zenops.trainer`` tag records."""
+        return self.estimator or self.entry_point or ""
+
+
+class DriftPolicy(_Strict):
+    """Thresholds that turn a monitoring report into a verdict.
+
+    - ``alpha``: family-wise false-alarm rate per cycle; per-column drift tests are
+      corrected for multiple testing (Holm) at this level.
+    - ``min_rows``: a batch with fewer rows is not tested for drift (``warn`` only).
+    - ``drift_share_warn`` / ``drift_share_refresh``: share of features that must
+      drift for a ``warn`` / a ``refresh``.
+    - ``persistence``: consecutive drifting cycles needed before ``refresh``.
+    - ``performance_drop_refresh`` / ``performance_drop_rebuild``: relative drop of
+      the model's metric against its holdout baseline that asks for a refresh / a
+      rebuild (measured on labels, or estimated without them).
+    - ``reference_sample``: rows sampled (seeded) from large training data.
+    """
+
+    alpha: float = Field(0.01, gt=0, lt=1)
+    min_rows: int = Field(200, ge=1)
+    drift_share_warn: float = Field(0.1, ge=0, le=1)
+    drift_share_refresh: float = Field(0.25, ge=0, le=1)
+    persistence: int = Field(2, ge=1)
+    performance_drop_refresh: float = Field(0.05, ge=0, le=1)
+    performance_drop_rebuild: float = Field(0.15, ge=0, le=1)
+    reference_sample: int = Field(10_000, ge=100)
+
+
+class PromotionGate(_Strict):
+    """How much better a challenger must be to replace the champion."""
+
+    margin: float = Field(0.0, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    window_days: int | None = Field(None, ge=1)
+
+
+CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "log_loss")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+
+
+class ModelSpec(_Strict):
+    """One deployed model: its data, trainer, policy and who cares about it."""
+
+    name: Name
+    task: Literal["classification", "regression"]
+    target: str
+    id_column: str
+    timestamp_column: str
+    features: Features
+    training_data: str
+    batches: str
+    labels: str
+    trainer: TrainerSpec
+    metric: str | None = None
+    sla: str = "silver"
+    value: int = Field(5, ge=1, le=10)
+    sponsor: str | None = None
+    owner: str | None = None
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+    drift: DriftPolicy = DriftPolicy()
+    promotion: PromotionGate = PromotionGate()
+
+    @field_validator("training_data")
+    @classmethod
+    def _tabular_file(cls, value: str) -> str:
+        if Path(value).suffix.lower() not in (".csv", ".parquet"):
+            raise ValueError(f"'{value}' is neither a .csv nor a .parquet file")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        allowed = CLASSIFICATION_METRICS if self.task == "classification" else REGRESSION_METRICS
+        if self.metric is not None and self.metric not in allowed:
+            raise ValueError(f"metric '{self.metric}' is not one of {', '.join(allowed)} for {self.task}")
+        if not self.features.all:
+            raise ValueError("features: at least one numerical or categorical column is needed")
+        seen: set[str] = set()
+        for column in self.features.all:
+            if column in seen:
+                raise ValueError(f"features: column '{column}' is listed twice")
+            seen.add(column)
+        for role in ("target", "id_column", "timestamp_column"):
+            if getattr(self, role) in seen:
+                raise ValueError(f"{role}: column '{getattr(self, role)}' is also listed as a feature")
+        return self
+
+    @property
+    def metric_name(self) -> str:
+        """The model's metric, defaulting to roc_auc (classification) or rmse (regression)."""
+        return self.metric or ("roc_auc" if self.task == "classification" else "rmse")
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the model's data must have."""
+        return [self.id_column, self.timestamp_column, *self.features.all, self.target]
+
+
+class TeamMember(_Strict):
+    """A person on the team. ``capacity`` is the share of a full week they give (0–1]."""
+
+    name: Name
+    role: Literal["mlops_engineer", "data_scientist"]
+    skills: list[str] = []
+    level: Literal["junior", "mid", "senior"] = "mid"
+    capacity: float = Field(1.0, gt=0, le=1)
+    available_from: date | None = None
+
+
+class Resources(_Strict):
+    gpus: int = Field(0, ge=0)
+
+
+class PlanningPolicy(_Strict):
+    """Portfolio balance and planning limits.
+
+    - ``quick_win_share``: share of capacity kept for small quick wins.
+    - ``rnd_share``: share of capacity kept for tooling R&D.
+    - ``horizon_days``: how far ahead the plan schedules.
+    - ``time_limit_s``: the optimiser's time limit; the greedy plan is the fallback.
+      With ``deterministic`` it is CP-SAT's deterministic time (close to seconds).
+    - ``sponsor_weights``: weight per sponsor (default 1.0).
+    - ``quick_win_days``: effort (person-days) up to which a ticket is a quick win (default 2).
+    - ``balance_window_days``: the first days of the plan over which the quick-win and
+      R&D shares are kept (default 28, at most the horizon).
+    - ``review_share``: share of a stretch ticket's effort its senior reviewer spends
+      reviewing, at the end of the work (default 0.2).
+    - ``reuse_discount``: how much of a ticket's effort is saved when all the data
+      assets it uses were already produced by done tickets (default 0.3).
+    - ``deterministic``: the same inputs give the same plan on the same machine
+      (default true): the optimiser stops on deterministic time, interleaving its
+      workers; false stops on wall time with free-running workers.
+    - ``workers``: optimiser threads (default 2).
+    - ``seed``: the optimiser's random seed (default 0).
+    """
+
+    quick_win_share: float = Field(0.15, ge=0, le=1)
+    rnd_share: float = Field(0.1, ge=0, le=1)
+    horizon_days: int = Field(180, ge=1)
+    time_limit_s: float = Field(5.0, gt=0)
+    sponsor_weights: dict[str, float] = {}
+    quick_win_days: float = Field(2.0, gt=0)
+    balance_window_days: int = Field(28, ge=1)
+    review_share: float = Field(0.2, ge=0, le=1)
+    reuse_discount: float = Field(0.3, ge=0, le=0.9)
+    deterministic: bool = True
+    workers: int = Field(2, ge=1, le=64)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _shares(self) -> PlanningPolicy:
+        if self.quick_win_share + self.rnd_share > 1:
+            raise ValueError("quick_win_share + rnd_share: together they must not exceed 1")
+        for sponsor, weight in self.sponsor_weights.items():
+            if not weight > 0:
+                raise ValueError(f"sponsor_weights.{sponsor}: weight must be greater than 0")
+        return self
+
+
+DEFAULT_SLA_TIERS = {
+    "gold": SlaTier(refresh="2d", rebuild="14d", data_quality="1d"),
+    "silver": SlaTier(refresh="7d", rebuild="30d", data_quality="3d"),
+}
+
+
+class ZenopsConfig(_Strict):
+    """The whole of ``zenops.yaml``."""
+
+    stores: Stores = Stores()
+    sla_tiers: dict[str, SlaTier] = DEFAULT_SLA_TIERS
+    models: list[ModelSpec] = []
+    team: list[TeamMember] = []
+    resources: Resources = Resources()
+    planning: PlanningPolicy = PlanningPolicy()
+
+    @model_validator(mode="after")
+    def _references(self) -> ZenopsConfig:
+        names = [m.name for m in self.models]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"models[{i}].name: model '{name}' is defined twice")
+        for i, model in enumerate(self.models):
+            if model.sla not in self.sla_tiers:
+                raise ValueError(
+                    f"models[{i}].sla: tier '{model.sla}' is not in sla_tiers ({', '.join(self.sla_tiers)})"
+                )
+        people = [p.name for p in self.team]
+        for i, name in enumerate(people):
+            if name in people[:i]:
+                raise ValueError(f"team[{i}].name: person '{name}' is listed twice")
+        return self
+
+    def model(self, name: str) -> ModelSpec:
+        """The spec of the model called ``name``."""
+        from zenops.errors import NotFoundError
+
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        known = ", ".join(m.name for m in self.models) or "none"
+        raise NotFoundError(f"{CONFIG_FILE}: no model named '{name}' (models: {known})")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith("function-") or part in ("timedelta",):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def config_error(source: str, error: ValidationError) -> ConfigError:
+    """One line naming the file and the first invalid field."""
+    first = error.errors()[0]
+    where = _location(first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    prefix = f"{source}: {where}: " if where else f"{source}: "
+    return ConfigError(f"{prefix}{message}{more}")
+
+
+def parse_config(data: Any, source: str = CONFIG_FILE) -> ZenopsConfig:
+    """Validate already-parsed YAML data."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must hold a mapping of keys, not {type(data).__name__}")
+    try:
+        return ZenopsConfig.model_validate(data)
+    except ValidationError as error:
+        raise config_error(source, error) from None
+
+
+def load_config(path: Path) -> ZenopsConfig:
+    """Read and validate ``zenops.yaml``; any problem is a one-line :class:`ConfigError`."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file (run 'zenops init' to create a workspace)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    return parse_config(data, source=str(path))

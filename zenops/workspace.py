@@ -1,0 +1,118 @@
+"""The workspace: a folder the user owns, with its configuration and stores.
+
+One place resolves the store URLs (``zenops.yaml``, overridden by the
+environment) and builds the adapters from them; nothing is wired at import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from zenops.config import CONFIG_FILE, ZenopsConfig, load_config
+from zenops.errors import ConfigError
+
+STATE_DIR = ".zenops"
+GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
+ENV_OVERRIDES = {
+    "tracking_uri": "ZENOPS_TRACKING_URI",
+    "tickets_url": "ZENOPS_TICKETS_URL",
+    "dvc_remote": "ZENOPS_DVC_REMOTE",
+    "artifact_root": "ZENOPS_ARTIFACT_ROOT",
+}
+
+
+def example_config() -> str:
+    """The example ``zenops.yaml`` that ``zenops init`` writes."""
+    return resources.files("zenops").joinpath("templates/zenops.yaml").read_text(encoding="utf-8")
+
+
+def _absolute_sqlite(url: str, root: Path) -> str:
+    """``sqlite:///relative.db`` is relative to the workspace, not to the current folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((root / url[len(prefix) :]).resolve())
+    return url
+
+
+def _absolute_path(value: str, root: Path) -> str:
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (root / path).resolve())
+
+
+@dataclass(frozen=True)
+class StoreUrls:
+    """Where this workspace's state lives, fully resolved."""
+
+    tracking_uri: str
+    tickets_url: str
+    dvc_remote: str
+    artifact_root: str
+
+
+class Workspace:
+    """A zenops workspace rooted at ``root``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @cached_property
+    def config(self) -> ZenopsConfig:
+        return load_config(self.config_path)
+
+    @cached_property
+    def stores(self) -> StoreUrls:
+        declared = self.config.stores
+        values = {}
+        for key, variable in ENV_OVERRIDES.items():
+            values[key] = os.environ.get(variable) or getattr(declared, key)
+        return StoreUrls(
+            tracking_uri=_absolute_sqlite(values["tracking_uri"], self.root),
+            tickets_url=_absolute_sqlite(values["tickets_url"], self.root),
+            dvc_remote=_absolute_path(values["dvc_remote"], self.root),
+            artifact_root=_absolute_path(values["artifact_root"], self.root),
+        )
+
+    def path(self, relative: str) -> Path:
+        """A path of the workspace; ``relative`` must stay inside it."""
+        full = (self.root / relative).resolve()
+        if self.root not in full.parents and full != self.root:
+            raise ConfigError(f"{self.config_path}: path '{relative}' leaves the workspace")
+        return full
+
+    # -- adapters, built from the resolved stores ---------------------------
+
+    def registry(self):  # -> registry.models.MlflowRegistry
+        from registry.models import MlflowRegistry
+
+        return MlflowRegistry(self.stores.tracking_uri, self.stores.artifact_root)
+
+    def data_store(self):  # -> registry.data_versions.DvcDataStore
+        from registry.data_versions import DvcDataStore
+
+        return DvcDataStore(self.root, self.stores.dvc_remote)
+
+    def ticket_store(self):  # -> demand.store.SqlTicketRepository
+        from demand.store import open_store
+
+        return open_store(self.stores.tickets_url)
+
+    def require(self) -> Workspace:
+        """Fail clearly when the folder is not a workspace."""
+        if not self.config_path.is_file():
+            raise ConfigError(f"{self.config_path}: no such file; run 'zenops init {self.root}' first")
+        return self
+
+
+def find_workspace(explicit: str | None) -> Workspace:
+    """``--workspace``, else ``ZENOPS_WORKSPACE``, else the current folder."""
+    return Workspace(explicit or os.environ.get("ZENOPS_WORKSPACE") or Path.cwd())
