@@ -143,18 +143,34 @@ class TrainerSpec(_Strict):
 
 
 class DriftPolicy(_Strict):
-    """Thresholds that turn a monitoring report into a verdict.
+    """Thresholds that turn a monitoring report into a verdict (rules in ``drift/policy.py``).
 
-    - ``alpha``: family-wise false-alarm rate per cycle; per-column drift tests are
-      corrected for multiple testing (Holm) at this level.
+    - ``alpha``: family-wise false-alarm rate per batch; the per-column drift tests
+      (and the prediction's) are corrected for multiple testing with Holm's procedure
+      at this level. Also the one-sided level at which a performance drop must be
+      significant against its standard error.
     - ``min_rows``: a batch with fewer rows is not tested for drift (``warn`` only).
     - ``drift_share_warn`` / ``drift_share_refresh``: share of features that must
       drift for a ``warn`` / a ``refresh``.
-    - ``persistence``: consecutive drifting cycles needed before ``refresh``.
+    - ``persistence``: consecutive drifting batches needed before ``refresh``.
     - ``performance_drop_refresh`` / ``performance_drop_rebuild``: relative drop of
       the model's metric against its holdout baseline that asks for a refresh / a
-      rebuild (measured on labels, or estimated without them).
+      rebuild. Measured on labels, both apply at once; an estimate (no labels) asks
+      for a refresh at most — a rebuild waits for labels to confirm the drop.
     - ``reference_sample``: rows sampled (seeded) from large training data.
+    - ``min_effect`` (default 0, off): a significant column counts as drifted only if
+      its effect size — the KS statistic for numerical columns, the total variation
+      distance for categorical ones, both in [0, 1] — is at least this; e.g. 0.05
+      ignores shifts too small to matter on large batches.
+    - ``min_labelled_rows`` (default 100): fewer labelled rows are reported but not
+      judged; the estimate (if any) is used instead.
+    - ``unseen_category_tolerance`` (default 0.01): a batch is refused as a data
+      problem when more than this share of a categorical column's values are
+      categories absent from the training data; below it, those values are left out
+      of the drift test.
+    - ``allow_extra_columns`` (default false): columns the model does not know make
+      the batch a data problem (a renamed column shows up as one missing and one
+      extra); set true to ignore them instead.
     """
 
     alpha: float = Field(0.01, gt=0, lt=1)
@@ -165,6 +181,10 @@ class DriftPolicy(_Strict):
     performance_drop_refresh: float = Field(0.05, ge=0, le=1)
     performance_drop_rebuild: float = Field(0.15, ge=0, le=1)
     reference_sample: int = Field(10_000, ge=100)
+    min_effect: float = Field(0.0, ge=0, le=1)
+    min_labelled_rows: int = Field(100, ge=1)
+    unseen_category_tolerance: float = Field(0.01, ge=0, le=1)
+    allow_extra_columns: bool = False
 
 
 class PromotionGate(_Strict):
@@ -298,6 +318,20 @@ class PlanningPolicy(_Strict):
         return self
 
 
+class MonitoringSettings(_Strict):
+    """How a monitoring cycle runs.
+
+    - ``workers``: models monitored at once (threads of the flow's task runner).
+    - ``html_reports``: when to store Evidently's HTML report (about 4–8 MB each) with
+      a batch's MLflow run: ``always``; ``on_alert`` (any verdict but ok);
+      ``on_change`` (the first batch, a verdict that differs from the previous
+      batch's, or a newly opened ticket); ``never``. The JSON snapshot is always kept.
+    """
+
+    workers: int = Field(2, ge=1, le=64)
+    html_reports: Literal["always", "on_alert", "on_change", "never"] = "on_change"
+
+
 DEFAULT_SLA_TIERS = {
     "gold": SlaTier(refresh="2d", rebuild="14d", data_quality="1d"),
     "silver": SlaTier(refresh="7d", rebuild="30d", data_quality="3d"),
@@ -313,6 +347,7 @@ class ZenopsConfig(_Strict):
     team: list[TeamMember] = []
     resources: Resources = Resources()
     planning: PlanningPolicy = PlanningPolicy()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _references(self) -> ZenopsConfig:

@@ -1,0 +1,153 @@
+"""A fast list scheduler: the optimiser's warm start, its fallback, and the baselines.
+
+:func:`list_schedule` takes the jobs in a given order and gives each, in turn, the
+staffing option (person, and senior reviewer for a stretch) that finishes it
+earliest, at the earliest time that person (and reviewer) is free — gaps left
+earlier are filled — and the GPU pool has room, never before its ethics review
+ends. A job whose review is not placed yet waits for it.
+
+Orders (:data:`ORDERS`): ``score`` (the priority score, highest first), ``edd``
+(earliest due date), ``fifo`` (oldest ticket first), ``wsjf`` (plain WSJF: value /
+effort), ``slack`` (least slack: due minus shortest duration) and ``wspt``
+(lateness weight / job size: the order that minimises weighted lateness when
+most work is late).
+:func:`best_greedy` runs them all and keeps the cheapest schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from demand.problem import Busy, Figures, GpuProfile, Job, Placement, Problem, Schedule, end_of, evaluate
+
+OrderKey = Callable[[Job], tuple[float, ...]]
+
+ORDERS: dict[str, OrderKey] = {
+    "score": lambda j: (-j.score, j.due, j.index),
+    "edd": lambda j: (j.due, -j.score, j.index),
+    "fifo": lambda j: (j.ticket.created.timestamp(), j.index),
+    "wsjf": lambda j: (-j.ticket.value / j.ticket.effort, j.due, j.index),
+    "slack": lambda j: (j.due - min(o.duration for o in j.options), -j.score, j.index),
+    "wspt": lambda j: (-j.weight / j.size, j.due, j.index),
+}
+
+
+def ordered(problem: Problem, name: str) -> list[int]:
+    """Job indexes in the order called ``name`` (see :data:`ORDERS`)."""
+    return [j.index for j in sorted(problem.jobs, key=ORDERS[name])]
+
+
+class _State:
+    """Who is busy when, and GPU use, while a schedule is being built."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.busy = [Busy() for _ in problem.team]
+        self.gpus = GpuProfile(problem.gpus)
+        self.schedule: Schedule = {}
+
+    def ready(self, job: Job) -> int:
+        """The earliest tick the job's ethics reviews allow."""
+        ends = [end_of(self.problem.jobs[k], self.schedule[k]) for k in job.after]
+        return max(ends, default=0)
+
+    def earliest(self, job: Job, option: int, review: int | None, not_before: int) -> int:
+        """The earliest start of ``job`` with this staffing, at or after ``not_before``."""
+        chosen = job.options[option]
+        duration = chosen.duration
+        person = self.busy[chosen.person]
+        start = max(not_before, self.problem.available[chosen.person])
+        reviewer = None
+        length = 0
+        if review is not None:
+            r = job.reviews[review]
+            reviewer, length = self.busy[r.person], r.duration
+            start = max(start, self.problem.available[r.person] + length - duration)
+        while True:
+            clash = person.conflict(start, start + duration)
+            if clash is not None:
+                start = clash
+                continue
+            if reviewer is not None:
+                clash = reviewer.conflict(start + duration - length, start + duration)
+                if clash is not None:
+                    start = clash - duration + length
+                    continue
+            clash = self.gpus.conflict(start, start + duration, job.gpus)
+            if clash is not None:
+                start = clash
+                continue
+            return start
+
+    def place(self, job: Job, placement: Placement) -> None:
+        """Commit a placement."""
+        option = job.options[placement.option]
+        end = placement.start + option.duration
+        self.busy[option.person].add(placement.start, end)
+        if placement.review is not None:
+            review = job.reviews[placement.review]
+            self.busy[review.person].add(end - review.duration, end)
+        self.gpus.add(placement.start, end, job.gpus)
+        self.schedule[job.index] = placement
+
+    def best(self, job: Job) -> Placement:
+        """The staffing that ends the job earliest (ties: no stretch, then team order)."""
+        not_before = self.ready(job)
+        best: tuple[tuple[int, int, int, int], Placement] | None = None
+        for i, option in enumerate(job.options):
+            reviews: Sequence[int | None] = range(len(job.reviews)) if option.stretch else (None,)
+            for review in reviews:
+                start = self.earliest(job, i, review, not_before)
+                rank = (
+                    start + option.duration,
+                    int(option.stretch),
+                    option.person,
+                    -1 if review is None else review,
+                )
+                if best is None or rank < best[0]:
+                    best = (rank, Placement(i, start, review))
+        assert best is not None, "a job always has an option"
+        return best[1]
+
+
+def list_schedule(problem: Problem, order: Sequence[int]) -> Schedule:
+    """Schedule the jobs one by one in ``order``, each at its earliest finish."""
+    state = _State(problem)
+    waiting: dict[int, list[int]] = {}
+
+    def run(index: int) -> None:
+        job = problem.jobs[index]
+        pending = [k for k in job.after if k not in state.schedule]
+        if pending:
+            waiting.setdefault(pending[0], []).append(index)
+            return
+        state.place(job, state.best(job))
+        for follower in waiting.pop(index, []):
+            run(follower)
+
+    for index in order:
+        run(index)
+    return state.schedule
+
+
+def compact(problem: Problem, schedule: Schedule) -> Schedule:
+    """The same staffing, each job moved as early as it can go, in order of start."""
+    state = _State(problem)
+    for index in sorted(schedule, key=lambda i: (schedule[i].start, i)):
+        job = problem.jobs[index]
+        placement = schedule[index]
+        start = state.earliest(job, placement.option, placement.review, state.ready(job))
+        state.place(job, Placement(placement.option, start, placement.review))
+    return state.schedule
+
+
+def best_greedy(problem: Problem, names: Sequence[str] = tuple(ORDERS)) -> tuple[str, Schedule, Figures]:
+    """The cheapest of the list schedules in the orders ``names``."""
+    best: tuple[str, Schedule, Figures] | None = None
+    for name in names:
+        schedule = list_schedule(problem, ordered(problem, name))
+        figures = evaluate(problem, schedule)
+        if best is None or figures.cost < best[2].cost:
+            best = (name, schedule, figures)
+    assert best is not None
+    return best

@@ -1,0 +1,341 @@
+"""The capacity-aware plan of the team's work: who does which ticket, when, and why.
+
+:func:`plan` takes the open tickets, the team, the GPU pool and the planning
+policy and returns a :class:`Plan`:
+
+1. :func:`demand.problem.build_problem` sorts the tickets into plannable jobs and
+   those that cannot be planned (with the reason: nobody with the skills, GPUs
+   beyond the pool, blocked, waiting for ethics approval) or that crisis mode
+   pushes back (crisis mode plans ``refresh``, ``rebuild`` and ``data_quality``
+   only, and drops the quick-win and R&D shares).
+2. :func:`demand.greedy.best_greedy` builds a valid schedule in milliseconds.
+3. :func:`demand.cpsat.solve` improves it with CP-SAT within ``time_limit_s``;
+   if CP-SAT finds nothing, the greedy schedule is the plan.
+4. Each job is then moved as early as its staffing allows (kept only if it costs
+   no more), and the plan is checked against every rule before it is returned.
+
+Rules and the objective are documented in :mod:`demand.problem` (time, capacity,
+GPUs, cost), :mod:`demand.staffing` (skills, roles, experience, stretch reviews)
+and :mod:`demand.priority` (the score shown with each assignment).
+
+Ethics: a ticket that needs ethics approval and does not have it is planned to
+start only after an open ``ethics_review`` ticket naming it as its ``subject``
+ends; without such a review it is not planned ("waiting for ethics approval").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from demand import sla
+from demand.bounds import fluid_bound
+from demand.cpsat import optimise
+from demand.greedy import best_greedy, compact
+from demand.problem import (
+    COST_PER_DAY,
+    Job,
+    Placement,
+    Problem,
+    Schedule,
+    build_problem,
+    end_of,
+    evaluate,
+    violations,
+)
+from demand.tickets import Ticket
+from zenops.config import PlanningPolicy, Resources, TeamMember
+from zenops.errors import PlanningError
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One ticket in the plan: who, when, and why."""
+
+    ticket: int
+    title: str
+    kind: str
+    model: str | None
+    score: float
+    assignee: str
+    reviewer: str | None
+    start: datetime
+    end: datetime
+    due: datetime
+    sla_at_risk: bool
+    reason: str
+    gpus: int = 0
+    review_start: datetime | None = None
+    within_horizon: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "ticket": self.ticket,
+            "score": round(self.score, 3),
+            "assignee": self.assignee,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "sla_at_risk": self.sla_at_risk,
+            "reviewer": self.reviewer,
+            "review_start": self.review_start.isoformat() if self.review_start else None,
+            "title": self.title,
+            "kind": self.kind,
+            "model": self.model,
+            "due": self.due.isoformat(),
+            "gpus": self.gpus,
+            "within_horizon": self.within_horizon,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    """A ticket left out of the plan, and why."""
+
+    ticket: int
+    title: str
+    kind: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"ticket": self.ticket, "title": self.title, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """How good the plan is, and how it was found.
+
+    ``lateness``: Σ lateness weight × days late (tier weight × value × sponsor weight);
+    ``value_delivered``: Σ value × sponsor weight of tickets ending within the horizon;
+    ``cost``: the optimised objective in weighted days (see :mod:`demand.problem`);
+    ``bound``: a proven lower bound on the cost: CP-SAT's, or the fluid relaxation's
+    (:mod:`demand.bounds`) when that is higher, as ``bound_source`` says;
+    ``gap``: (cost − bound) / cost.
+    """
+
+    lateness: float = 0.0
+    late_tickets: int = 0
+    value_delivered: float = 0.0
+    value_total: float = 0.0
+    cost: float = 0.0
+    bound: float | None = None
+    bound_source: str = ""
+    gap: float | None = None
+    solver: str = "none"
+    status: str = "EMPTY"
+    warm_start: str = ""
+    warm_start_cost: float | None = None
+    shortfall: Mapping[str, float] = field(default_factory=dict)
+    planner_seconds: float = 0.0
+    solver_seconds: float = 0.0
+    deterministic_time: float = 0.0
+    neighbourhoods: int = 0
+    improvements: int = 0
+    horizon_end: datetime | None = None
+
+    def to_dict(self, timings: bool = True) -> dict[str, Any]:
+        """JSON-ready fields; without ``timings`` only what is the same on every run."""
+        data = {
+            "sla_weighted_lateness": round(self.lateness, 3),
+            "late_tickets": self.late_tickets,
+            "value_delivered": round(self.value_delivered, 3),
+            "value_total": round(self.value_total, 3),
+            "cost": round(self.cost, 3),
+            "bound": None if self.bound is None else round(self.bound, 3),
+            "bound_source": self.bound_source,
+            "gap": None if self.gap is None else round(self.gap, 4),
+            "solver": self.solver,
+            "status": self.status,
+            "warm_start": self.warm_start,
+            "warm_start_cost": None if self.warm_start_cost is None else round(self.warm_start_cost, 3),
+            "shortfall_days": {k: round(v, 3) for k, v in self.shortfall.items()},
+            "planner_seconds": round(self.planner_seconds, 3),
+            "solver_seconds": round(self.solver_seconds, 3),
+            "deterministic_time": round(self.deterministic_time, 3),
+            "neighbourhoods": self.neighbourhoods,
+            "improvements": self.improvements,
+            "horizon_end": self.horizon_end.isoformat() if self.horizon_end else None,
+        }
+        if not timings:
+            for key in ("planner_seconds", "solver_seconds"):
+                del data[key]
+        return data
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The plan: assignments by start time, what was left out, and its figures."""
+
+    now: datetime
+    crisis: bool
+    assignments: tuple[Assignment, ...]
+    unplannable: tuple[Unplanned, ...]
+    pushed_back: tuple[Unplanned, ...]
+    objective: Objective
+
+    @property
+    def at_risk(self) -> tuple[Assignment, ...]:
+        """Assignments that end after their ticket is due."""
+        return tuple(a for a in self.assignments if a.sla_at_risk)
+
+    def for_person(self, name: str) -> tuple[Assignment, ...]:
+        """The assignments of one person, by start."""
+        return tuple(a for a in self.assignments if a.assignee == name)
+
+    def to_dict(self, timings: bool = True) -> dict[str, Any]:
+        """JSON-ready plan; ``plan`` is the ordered list of assignments.
+
+        Without ``timings`` the document leaves out the seconds spent, so the same
+        inputs give the same document on every run.
+        """
+        return {
+            "now": self.now.isoformat(),
+            "crisis": self.crisis,
+            "plan": [a.to_dict() for a in self.assignments],
+            "unplannable": [u.to_dict() for u in self.unplannable],
+            "pushed_back": [u.to_dict() for u in self.pushed_back],
+            "objective": self.objective.to_dict(timings=timings),
+        }
+
+
+def plan(
+    tickets: Iterable[Ticket],
+    team: Sequence[TeamMember],
+    resources: Resources,
+    policy: PlanningPolicy,
+    now: datetime,
+    crisis: bool = False,
+    sla_weights: Mapping[str, float] | None = None,
+    done_assets: Iterable[str] = (),
+) -> Plan:
+    """Plan the open tickets on the team's capacity and the GPU pool.
+
+    ``sla_weights`` maps SLA tier to lateness weight (default:
+    :func:`demand.sla.tier_weights` of the default tiers; pass
+    ``tier_weights(config.sla_tiers)``). ``done_assets`` are data assets that done
+    tickets produced (they shorten tickets that re-use them).
+    """
+    began = time.perf_counter()
+    problem = build_problem(
+        tickets, team, resources, policy, now, crisis=crisis, sla_weights=sla_weights, done_assets=done_assets
+    )
+    if not problem.jobs:
+        objective = Objective(
+            planner_seconds=time.perf_counter() - began, horizon_end=problem.at(problem.horizon)
+        )
+        return _plan(problem, {}, objective, crisis)
+
+    warm_name, warm, warm_figures = best_greedy(problem)
+    result = optimise(problem, warm, policy)
+    schedule, figures = warm, warm_figures
+    solver, status = "greedy", f"cp-sat {result.status}: greedy plan kept"
+    if not violations(problem, result.schedule):
+        found = evaluate(problem, result.schedule)
+        if found.cost < warm_figures.cost or result.status == "OPTIMAL":
+            schedule, figures, solver, status = result.schedule, found, "cp-sat", result.status
+    tightened = compact(problem, schedule)
+    tightened_figures = evaluate(problem, tightened)
+    if tightened_figures.cost <= figures.cost:
+        schedule, figures = tightened, tightened_figures
+    broken = violations(problem, schedule)
+    if broken:
+        raise PlanningError(f"the plan breaks a rule: {broken[0]}")
+
+    bound, bound_source = fluid_bound(problem), "fluid relaxation"
+    if result.bound is not None and result.bound >= bound:
+        bound, bound_source = min(result.bound, figures.cost), "cp-sat"
+    if figures.cost <= bound:  # the bound proves no plan is cheaper
+        status = "OPTIMAL"
+    objective = Objective(
+        lateness=figures.lateness,
+        late_tickets=figures.late_tickets,
+        value_delivered=figures.value_delivered,
+        value_total=figures.value_total,
+        cost=figures.cost_days,
+        bound=bound / COST_PER_DAY,
+        bound_source=bound_source,
+        gap=0.0 if figures.cost == 0 else (figures.cost - bound) / figures.cost,
+        solver=solver,
+        status=status,
+        warm_start=warm_name,
+        warm_start_cost=warm_figures.cost_days,
+        shortfall=figures.shortfall,
+        planner_seconds=time.perf_counter() - began,
+        solver_seconds=result.seconds,
+        deterministic_time=result.deterministic_time,
+        neighbourhoods=result.neighbourhoods,
+        improvements=result.improvements,
+        horizon_end=problem.at(problem.horizon),
+    )
+    return _plan(problem, schedule, objective, crisis)
+
+
+def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool) -> Plan:
+    assignments = [_assignment(problem, job, schedule[job.index], schedule) for job in problem.jobs]
+    assignments.sort(key=lambda a: (a.start, a.ticket))
+    return Plan(
+        now=problem.now,
+        crisis=crisis,
+        assignments=tuple(assignments),
+        unplannable=tuple(_unplanned(t, why) for t, why in problem.unplannable),
+        pushed_back=tuple(_unplanned(t, why) for t, why in problem.pushed_back),
+        objective=objective,
+    )
+
+
+def _assignment(problem: Problem, job: Job, placement: Placement, schedule: Schedule) -> Assignment:
+    option = job.options[placement.option]
+    person = problem.team[option.person]
+    end_tick = end_of(job, placement)
+    start, end = problem.at(placement.start), problem.at(end_tick)
+    ticket = job.ticket
+    reviewer = review_start = None
+    breakdown = problem.breakdowns[ticket.id]  # type: ignore[index]
+    clock = sla.describe(ticket.due, problem.now)
+    reasons = [
+        f"score {job.score:.2f} (value {breakdown.business.value:g}, {clock})",
+        f"{person.name}: {person.level} {person.role.replace('_', ' ')}"
+        + (f" with {', '.join(ticket.skills)}" if ticket.skills else ""),
+    ]
+    if placement.review is not None:
+        review = job.reviews[placement.review]
+        reviewer = problem.team[review.person].name
+        review_start = problem.at(end_tick - review.duration)
+        reasons.append(f"stretch assignment reviewed by {reviewer}")
+    if job.note:
+        reasons.append(job.note)
+    for before in job.after:
+        reasons.append(f"starts after ethics review #{problem.jobs[before].ticket.id}")
+    if job.gpus:
+        reasons.append(f"holds {job.gpus} GPU{'s' if job.gpus > 1 else ''}")
+    at_risk = end > ticket.due
+    if at_risk:
+        reasons.append(f"SLA at risk: ends {(end - ticket.due).total_seconds() / 86400:.2f}d after due")
+    if end_tick > problem.horizon:
+        reasons.append("ends after the planning horizon")
+    return Assignment(
+        ticket=ticket.id,  # type: ignore[arg-type]
+        title=ticket.title,
+        kind=ticket.kind,
+        model=ticket.model,
+        score=job.score,
+        assignee=person.name,
+        reviewer=reviewer,
+        start=start,
+        end=end,
+        due=ticket.due,
+        sla_at_risk=at_risk,
+        reason="; ".join(reasons),
+        gpus=job.gpus,
+        review_start=review_start,
+        within_horizon=end_tick <= problem.horizon,
+    )
+
+
+def _unplanned(ticket: Ticket, reason: str) -> Unplanned:
+    return Unplanned(ticket=ticket.id, title=ticket.title, kind=ticket.kind, reason=reason)  # type: ignore[arg-type]

@@ -1,0 +1,471 @@
+"""The planning problem as numbers, how a schedule is scored, and how it is checked.
+
+Time runs in ticks of a quarter day (:data:`TICKS_PER_DAY`) from the plan's start,
+on the calendar: a person-day of effort is one calendar day of a full-time person
+(no weekends or holidays are modelled). A person works on one ticket at a time, at
+their ``capacity`` share of a day, so a ticket lasts ``job size / capacity`` days
+(job size: the effort after data re-use, see :mod:`demand.priority`). A GPU ticket
+holds its GPUs for its whole duration; together they never exceed the pool. A
+stretch assignment's senior reviewer is busy reviewing for
+``review_share × job size / reviewer capacity`` days (never longer than the
+work) at the end of the work.
+
+The cost of a schedule, in weighted days (the planner minimises it)::
+
+    cost = Σ lateness weight × days late                    (SLA-weighted lateness)
+         + Σ UNDELIVERED_DAYS × value, for tickets ending after the horizon
+         + BALANCE_PENALTY_DAYS × person-days missing from the quick-win and R&D shares
+
+    lateness weight = tier weight (SlaTier.lateness_weight, 1 without a tier)
+                      × value × sponsor weight
+
+The shares: within the first ``balance_window_days`` at least ``quick_win_share``
+of the team's capacity goes to quick wins (job size up to ``quick_win_days``) and
+``rnd_share`` to ``tooling_rnd`` tickets, as far as such tickets exist. Costs are
+kept as integers (:data:`COST_PER_DAY` units per weighted day) so the optimiser
+and the figures agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from demand import priority
+from demand.sla import tier_weights
+from demand.staffing import Staffing, staffing
+from demand.tickets import OPERATIONAL_KINDS, Ticket, as_utc
+from zenops.config import PlanningPolicy, Resources, TeamMember
+from zenops.errors import UsageError
+
+TICKS_PER_DAY = 4
+TICK = timedelta(days=1) / TICKS_PER_DAY
+COST_PER_DAY = 10 * TICKS_PER_DAY
+UNDELIVERED_DAYS = 5.0
+BALANCE_PENALTY_DAYS = 10.0
+CLASSES = ("quick_win", "rnd")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to staff a job: ``person`` works ``duration`` ticks (with a reviewer if ``stretch``)."""
+
+    person: int
+    duration: int
+    stretch: bool = False
+
+
+@dataclass(frozen=True)
+class Review:
+    """A senior who may review a stretch assignment, and for how many ticks."""
+
+    person: int
+    duration: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A plannable ticket in ticks and integer costs."""
+
+    index: int
+    ticket: Ticket
+    score: float
+    value: float
+    weight: float
+    due: int
+    gpus: int
+    size: float
+    effort_ticks: int
+    options: tuple[Option, ...]
+    reviews: tuple[Review, ...] = ()
+    after: tuple[int, ...] = ()
+    classes: frozenset[str] = frozenset()
+    late_coef: int = 1
+    miss_coef: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the schedulers need; built by :func:`build_problem`."""
+
+    now: datetime
+    jobs: tuple[Job, ...]
+    team: tuple[TeamMember, ...]
+    available: tuple[int, ...]
+    gpus: int
+    horizon: int
+    window: int
+    targets: Mapping[str, int]
+    shortfall_coef: int
+    unplannable: tuple[tuple[Ticket, str], ...] = ()
+    pushed_back: tuple[tuple[Ticket, str], ...] = ()
+    breakdowns: Mapping[int, priority.ScoreBreakdown] = field(default_factory=dict)
+
+    def at(self, tick: int) -> datetime:
+        """The time of a tick."""
+        return self.now + tick * TICK
+
+    @property
+    def latest_useful_end(self) -> int:
+        """A tick by which some cheapest schedule has ended every job.
+
+        The cost only grows as jobs end later, so some cheapest schedule has no job
+        that could start earlier; each start then meets the end of another job or a
+        person's availability, and chains of such jobs last at most the sum of the
+        longest durations.
+        """
+        longest = sum(max(o.duration for o in job.options) for job in self.jobs)
+        return max(self.available, default=0) + longest
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a job sits: which option, from which tick, reviewed by which ``reviews`` entry."""
+
+    option: int
+    start: int
+    review: int | None = None
+
+
+Schedule = dict[int, Placement]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """How good a schedule is."""
+
+    cost: int
+    lateness: float
+    late_tickets: int
+    value_delivered: float
+    value_total: float
+    shortfall: Mapping[str, float]
+    makespan: int
+
+    @property
+    def cost_days(self) -> float:
+        """The cost in weighted days."""
+        return self.cost / COST_PER_DAY
+
+
+def end_of(job: Job, placement: Placement) -> int:
+    """The tick at which a placed job ends."""
+    return placement.start + job.options[placement.option].duration
+
+
+def to_tick(moment: datetime, now: datetime, up: bool) -> int:
+    """Ticks from ``now`` to ``moment``, rounded up or down."""
+    ticks = (moment - now) / TICK
+    return math.ceil(ticks - 1e-9) if up else math.floor(ticks + 1e-9)
+
+
+def ticks_for(days: float) -> int:
+    """Whole ticks that hold ``days`` (at least one)."""
+    return max(1, math.ceil(days * TICKS_PER_DAY - 1e-9))
+
+
+def build_problem(
+    tickets: Iterable[Ticket],
+    team: Sequence[TeamMember],
+    resources: Resources,
+    policy: PlanningPolicy,
+    now: datetime,
+    *,
+    crisis: bool = False,
+    sla_weights: Mapping[str, float] | None = None,
+    done_assets: Iterable[str] = (),
+) -> Problem:
+    """Turn tickets, team and policy into jobs, or into the reasons they cannot be planned."""
+    now = as_utc(now, "now")
+    weights = dict(tier_weights()) if sla_weights is None else dict(sla_weights)
+    done = frozenset(done_assets)
+    team = tuple(team)
+    available = tuple(
+        max(0, to_tick(datetime.combine(p.available_from, time(0), tzinfo=UTC), now, up=True))
+        if p.available_from
+        else 0
+        for p in team
+    )
+    active = sorted((t for t in tickets if t.is_open), key=lambda t: _ident(t))
+    unplannable: list[tuple[Ticket, str]] = []
+    pushed_back: list[tuple[Ticket, str]] = []
+    candidates: list[Ticket] = []
+    for ticket in active:
+        if crisis and ticket.kind not in OPERATIONAL_KINDS:
+            pushed_back.append((ticket, f"crisis mode: operational work only, {ticket.kind} waits"))
+        elif ticket.status == "blocked":
+            unplannable.append(
+                (ticket, f"blocked: {ticket.status_note}" if ticket.status_note else "blocked")
+            )
+        elif ticket.gpus > resources.gpus:
+            unplannable.append((ticket, f"needs {ticket.gpus} GPUs, the pool has {resources.gpus}"))
+        else:
+            candidates.append(ticket)
+
+    staffed: dict[int, tuple[Ticket, Staffing]] = {}
+    for ticket in candidates:
+        who = staffing(ticket, team)
+        if not who.possible:
+            unplannable.append((ticket, who.reason or "no one may do it"))
+        else:
+            staffed[_ident(ticket)] = (ticket, who)
+
+    # The ethics gate: work starts after an open, plannable ethics review of it ends.
+    reviews_of: dict[int, list[int]] = {}
+    for ident, (ticket, _) in staffed.items():
+        if ticket.kind == "ethics_review" and ticket.subject is not None and not ticket.awaits_approval:
+            reviews_of.setdefault(ticket.subject, []).append(ident)
+    for ident, (ticket, _) in list(staffed.items()):
+        if ticket.awaits_approval and not reviews_of.get(ident):
+            del staffed[ident]
+            unplannable.append(
+                (ticket, "waiting for ethics approval (no ethics review of it can be planned)")
+            )
+
+    order = sorted(staffed)
+    index_of = {ident: i for i, ident in enumerate(order)}
+    horizon = policy.horizon_days * TICKS_PER_DAY
+    window = min(policy.balance_window_days, policy.horizon_days) * TICKS_PER_DAY
+    jobs: list[Job] = []
+    breakdowns: dict[int, priority.ScoreBreakdown] = {}
+    for ident in order:
+        ticket, who = staffed[ident]
+        breakdown = priority.score(ticket, now, policy, done)
+        breakdowns[ident] = breakdown
+        size = breakdown.size.value
+        options = [Option(p, ticks_for(size / team[p].capacity)) for p in who.assignees]
+        options += [Option(p, ticks_for(size / team[p].capacity), stretch=True) for p in who.stretch]
+        reviews: tuple[Review, ...] = ()
+        if who.stretch:
+            # A review happens within the work it reviews: never longer than the shortest stretch.
+            shortest = min(o.duration for o in options if o.stretch)
+            reviews = tuple(
+                Review(
+                    p,
+                    min(
+                        shortest,
+                        math.ceil(policy.review_share * size * TICKS_PER_DAY / team[p].capacity - 1e-9),
+                    ),
+                )
+                for p in who.reviewers
+            )
+        value = ticket.value * priority.sponsor_weight(ticket, policy)
+        weight = (weights.get(ticket.sla, 1.0) if ticket.sla else 1.0) * value
+        classes = set()
+        if size <= policy.quick_win_days:
+            classes.add("quick_win")
+        if ticket.kind == "tooling_rnd":
+            classes.add("rnd")
+        after = tuple(index_of[r] for r in reviews_of.get(ident, ())) if ticket.awaits_approval else ()
+        jobs.append(
+            Job(
+                index=index_of[ident],
+                ticket=ticket,
+                score=breakdown.total,
+                value=value,
+                weight=weight,
+                due=to_tick(ticket.due, now, up=False),
+                gpus=ticket.gpus,
+                size=size,
+                effort_ticks=max(1, round(size * TICKS_PER_DAY)),
+                options=tuple(options),
+                reviews=reviews,
+                after=after,
+                classes=frozenset(classes),
+                late_coef=max(1, round(weight * COST_PER_DAY / TICKS_PER_DAY)),
+                miss_coef=round(UNDELIVERED_DAYS * value * COST_PER_DAY),
+                note=who.note,
+            )
+        )
+
+    shares = (
+        {"quick_win": 0.0, "rnd": 0.0}
+        if crisis
+        else {"quick_win": policy.quick_win_share, "rnd": policy.rnd_share}
+    )
+    capacity = sum(p.capacity * max(0, window - available[i]) for i, p in enumerate(team))
+    targets: dict[str, int] = {}
+    for name in CLASSES:
+        reachable = sum(
+            j.effort_ticks
+            for j in jobs
+            if name in j.classes and min(available[o.person] + o.duration for o in j.options) <= window
+        )
+        targets[name] = min(round(shares[name] * capacity), reachable)
+    return Problem(
+        now=now,
+        jobs=tuple(jobs),
+        team=team,
+        available=available,
+        gpus=resources.gpus,
+        horizon=horizon,
+        window=window,
+        targets=targets,
+        shortfall_coef=round(BALANCE_PENALTY_DAYS * COST_PER_DAY / TICKS_PER_DAY),
+        unplannable=tuple(unplannable),
+        pushed_back=tuple(pushed_back),
+        breakdowns=breakdowns,
+    )
+
+
+def evaluate(problem: Problem, schedule: Schedule) -> Figures:
+    """The cost and figures of a complete schedule."""
+    cost = 0
+    lateness = 0.0
+    late = 0
+    delivered = 0.0
+    makespan = 0
+    in_window = dict.fromkeys(CLASSES, 0)
+    for job in problem.jobs:
+        end = end_of(job, schedule[job.index])
+        makespan = max(makespan, end)
+        tardy = max(0, end - job.due)
+        cost += job.late_coef * tardy
+        if tardy:
+            late += 1
+            lateness += job.weight * tardy / TICKS_PER_DAY
+        if end <= problem.horizon:
+            delivered += job.value
+        else:
+            cost += job.miss_coef
+        if end <= problem.window:
+            for name in job.classes:
+                in_window[name] += job.effort_ticks
+    shortfall = {name: max(0, problem.targets[name] - in_window[name]) for name in CLASSES}
+    cost += problem.shortfall_coef * sum(shortfall.values())
+    return Figures(
+        cost=cost,
+        lateness=lateness,
+        late_tickets=late,
+        value_delivered=delivered,
+        value_total=sum(j.value for j in problem.jobs),
+        shortfall={k: v / TICKS_PER_DAY for k, v in shortfall.items()},
+        makespan=makespan,
+    )
+
+
+def busy_intervals(problem: Problem, schedule: Schedule) -> dict[int, list[tuple[int, int, int]]]:
+    """Per person, the (start, end, job) intervals they work or review, by start."""
+    busy: dict[int, list[tuple[int, int, int]]] = {i: [] for i in range(len(problem.team))}
+    for job in problem.jobs:
+        placement = schedule[job.index]
+        option = job.options[placement.option]
+        end = placement.start + option.duration
+        busy[option.person].append((placement.start, end, job.index))
+        if placement.review is not None:
+            review = job.reviews[placement.review]
+            if review.duration:
+                busy[review.person].append((end - review.duration, end, job.index))
+    for intervals in busy.values():
+        intervals.sort()
+    return busy
+
+
+def violations(problem: Problem, schedule: Schedule) -> list[str]:
+    """Every rule a schedule breaks (empty when it is valid)."""
+    found: list[str] = []
+    for job in problem.jobs:
+        placement = schedule.get(job.index)
+        if placement is None:
+            found.append(f"ticket {job.ticket.id}: not scheduled")
+            continue
+        option = job.options[placement.option]
+        if placement.start < problem.available[option.person]:
+            found.append(
+                f"ticket {job.ticket.id}: starts before {problem.team[option.person].name} is available"
+            )
+        if option.stretch and placement.review is None:
+            found.append(f"ticket {job.ticket.id}: stretch assignment without a reviewer")
+        if placement.review is not None:
+            review = job.reviews[placement.review]
+            if end_of(job, placement) - review.duration < problem.available[review.person]:
+                found.append(f"ticket {job.ticket.id}: reviewed before the reviewer is available")
+        for before in job.after:
+            if before not in schedule or placement.start < end_of(problem.jobs[before], schedule[before]):
+                found.append(f"ticket {job.ticket.id}: starts before its ethics review ends")
+    if found:
+        return found
+    for person, intervals in busy_intervals(problem, schedule).items():
+        for (_, end, a), (start, _, b) in zip(intervals, intervals[1:], strict=False):
+            if start < end:
+                name = problem.team[person].name
+                found.append(
+                    f"{name}: tickets {problem.jobs[a].ticket.id} and {problem.jobs[b].ticket.id} overlap"
+                )
+    points: list[tuple[int, int]] = []
+    for job in problem.jobs:
+        if job.gpus:
+            placement = schedule[job.index]
+            points += [(placement.start, job.gpus), (end_of(job, placement), -job.gpus)]
+    used = 0
+    for tick, delta in sorted(points, key=lambda p: (p[0], p[1])):
+        used += delta
+        if used > problem.gpus:
+            found.append(f"GPU pool of {problem.gpus} exceeded at tick {tick} ({used} in use)")
+            break
+    return found
+
+
+class Busy:
+    """The intervals one person is busy, disjoint and sorted, with earliest-fit search."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def conflict(self, start: int, end: int) -> int | None:
+        """The end of the last busy interval overlapping [start, end), or None if free."""
+        if end <= start:
+            return None
+        i = bisect_left(self.starts, end) - 1
+        if i >= 0 and self.ends[i] > start:
+            return self.ends[i]
+        return None
+
+    def add(self, start: int, end: int) -> None:
+        """Mark [start, end) busy (it must be free)."""
+        if end <= start:
+            return
+        i = bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
+class GpuProfile:
+    """GPU use over time, with the earliest tick from which a request may fit."""
+
+    def __init__(self, pool: int) -> None:
+        self.pool = pool
+        self.held: list[tuple[int, int, int]] = []
+
+    def conflict(self, start: int, end: int, gpus: int) -> int | None:
+        """None if ``gpus`` more fit over [start, end), else the next tick worth trying."""
+        if not gpus:
+            return None
+        overlapping = [(s, e, g) for s, e, g in self.held if s < end and e > start]
+        if not overlapping:
+            return None
+        points = sorted(
+            [(max(s, start), g) for s, _, g in overlapping] + [(e, -g) for _, e, g in overlapping]
+        )
+        used = 0
+        for _, delta in points:
+            used += delta
+            if used + gpus > self.pool:
+                return min(e for _, e, _ in overlapping)
+        return None
+
+    def add(self, start: int, end: int, gpus: int) -> None:
+        """Hold ``gpus`` over [start, end)."""
+        if gpus:
+            self.held.append((start, end, gpus))
+
+
+def _ident(ticket: Ticket) -> int:
+    if ticket.id is None:
+        raise UsageError(f"ticket '{ticket.title}': only stored tickets (with an id) can be planned")
+    return ticket.id

@@ -1,0 +1,443 @@
+"""Demand tickets and their status machine, as plain data and pure functions.
+
+A ticket is one piece of work the team may do: a model ``refresh`` or
+``rebuild``, a ``data_quality`` incident, a ``new_project``, ``tooling_rnd`` or an
+``ethics_review``. Its fields carry what the priority score and the planner need
+(value, sponsor, effort, complexity/risk, skills, GPUs, data assets, ethics gate)
+and what a reader needs (title, evidence, notes, outcome).
+
+Status machine (:data:`MOVES`)::
+
+    open ──► scheduled ──► in_progress ──► done
+    open, scheduled, in_progress ──► blocked ──► open, scheduled, in_progress
+    open, scheduled, in_progress, blocked ──► cancelled
+
+``open`` may also go straight to ``in_progress`` (work started unplanned),
+``scheduled`` back to ``open`` (unplanned again) and ``in_progress`` back to
+``scheduled`` (work paused). ``done`` and ``cancelled`` are terminal. A move the
+machine does not allow raises :class:`TransitionError`.
+
+One incident opens one ticket: a ticket carries an *idempotency key*
+(:func:`incident_key`); while a ticket with that key is not terminal, a repeated
+report adds evidence to it instead of opening another one (the repositories
+enforce it, the database with a partial unique index).
+
+Every change is a pure function ``(ticket, ...) -> (new ticket, TicketEvent)``:
+the repositories persist both, nothing here sends or stores anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from zenops.config import DEFAULT_SLA_TIERS, TICKET_KINDS, ModelSpec, SlaTier, TeamMember
+from zenops.errors import NotFoundError, TransitionError, UsageError
+
+STATUSES = ("open", "scheduled", "in_progress", "blocked", "done", "cancelled")
+TERMINAL = frozenset({"done", "cancelled"})
+ACTIVE = tuple(s for s in STATUSES if s not in TERMINAL)
+OPERATIONAL_KINDS = ("refresh", "rebuild", "data_quality")
+
+MOVES: Mapping[str, frozenset[str]] = {
+    "open": frozenset({"scheduled", "in_progress", "blocked", "cancelled"}),
+    "scheduled": frozenset({"open", "in_progress", "blocked", "cancelled"}),
+    "in_progress": frozenset({"scheduled", "blocked", "done", "cancelled"}),
+    "blocked": frozenset({"open", "scheduled", "in_progress", "cancelled"}),
+    "done": frozenset(),
+    "cancelled": frozenset(),
+}
+
+#: Effort in person-days when a draft gives none (a monitor-opened ticket, say).
+DEFAULT_EFFORT = {
+    "refresh": 1.0,
+    "rebuild": 10.0,
+    "data_quality": 2.0,
+    "new_project": 30.0,
+    "tooling_rnd": 10.0,
+    "ethics_review": 3.0,
+}
+#: Complexity/risk (1–5) when a draft gives none.
+DEFAULT_RISK = {
+    "refresh": 2,
+    "rebuild": 4,
+    "data_quality": 2,
+    "new_project": 3,
+    "tooling_rnd": 2,
+    "ethics_review": 2,
+}
+DEFAULT_VALUE = 5
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One piece of demand. ``id`` is ``None`` until a repository stores it.
+
+    - ``due``: aware UTC time after which the SLA is breached.
+    - ``sla``: the SLA tier the due time came from (``None`` for an explicit due date).
+    - ``value``: business value, 1–10; ``sponsor``: who asks (weights come from the policy).
+    - ``effort``: person-days (> 0); ``risk``: complexity/risk of the work, 1–5.
+    - ``skills``: skills the assignee must have; ``gpus``: GPUs held while the work runs.
+    - ``data_assets`` / ``produces``: data assets the work uses / creates.
+    - ``ethics_required`` / ``ethics_approved``: the ethics gate; work starts only once approved.
+    - ``subject``: for an ``ethics_review``, the id of the ticket it reviews.
+    - ``savings``: for ``tooling_rnd``, person-days of future work the tooling saves.
+    - ``idempotency_key``: one open ticket per key (see :func:`incident_key`).
+    - ``evidence``: what was observed, oldest first; reports only ever append.
+    - ``status_note``: the note given with the last status move (why it is blocked, say).
+    """
+
+    kind: str
+    title: str
+    due: datetime
+    created: datetime
+    updated: datetime
+    id: int | None = None
+    status: str = "open"
+    model: str | None = None
+    sla: str | None = None
+    value: int = DEFAULT_VALUE
+    sponsor: str | None = None
+    effort: float = 1.0
+    risk: int = 2
+    skills: tuple[str, ...] = ()
+    gpus: int = 0
+    data_assets: tuple[str, ...] = ()
+    produces: tuple[str, ...] = ()
+    ethics_required: bool = False
+    ethics_approved: bool = False
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    subject: int | None = None
+    savings: float = 0.0
+    idempotency_key: str | None = None
+    evidence: tuple[dict[str, Any], ...] = ()
+    notes: str = ""
+    status_note: str | None = None
+    outcome: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the ticket is not done or cancelled."""
+        return self.status not in TERMINAL
+
+    @property
+    def awaits_approval(self) -> bool:
+        """True if the ethics gate is closed: work on it may not start yet."""
+        return self.ethics_required and not self.ethics_approved
+
+    @property
+    def label(self) -> str:
+        """``#12`` once stored, ``new ticket`` before."""
+        return f"#{self.id}" if self.id is not None else "new ticket"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (times as ISO 8601 UTC)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What a reporter knows when asking for work; :func:`new_ticket` validates it.
+
+    Give either a ``model`` (its SLA tier, value and sponsor are the defaults), an
+    ``sla`` tier, or an explicit ``due`` time. ``incident`` (with model and kind)
+    makes the idempotency key unless ``idempotency_key`` is given. ``evidence`` is
+    the first piece of evidence. Unset ``effort``/``risk`` take the kind's default.
+    """
+
+    kind: str
+    title: str = ""
+    model: str | None = None
+    sla: str | None = None
+    due: datetime | date | None = None
+    value: int | None = None
+    sponsor: str | None = None
+    effort: float | None = None
+    risk: int | None = None
+    skills: Iterable[str] = ()
+    gpus: int = 0
+    data_assets: Iterable[str] = ()
+    produces: Iterable[str] = ()
+    ethics_required: bool = False
+    subject: int | None = None
+    savings: float = 0.0
+    incident: str | None = None
+    idempotency_key: str | None = None
+    evidence: Mapping[str, Any] | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """Something that happened to a ticket: the history a repository records.
+
+    ``action`` is one of ``opened``, ``evidence``, ``moved``, ``approved``, ``closed``.
+    """
+
+    at: datetime
+    action: str
+    ticket: int | None = None
+    actor: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "ticket": self.ticket,
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "actor": self.actor,
+            "detail": dict(self.detail),
+        }
+
+
+def incident_key(model: str | None, kind: str, incident: str) -> str:
+    """The idempotency key of an incident: one open ticket per model, kind and incident.
+
+    ``incident_key("loan-default", "refresh", "drift")`` is ``loan-default/refresh/drift``;
+    a ticket without a model uses ``*`` in its place.
+    """
+    check_kind(kind)
+    name = " ".join(str(incident).split()).lower()
+    if not name:
+        raise UsageError("incident: give a non-empty incident name")
+    return f"{(model or '*').strip().lower()}/{kind}/{name}"
+
+
+def check_kind(kind: str) -> str:
+    """``kind`` if it is a known ticket kind, else a :class:`UsageError`."""
+    if kind not in TICKET_KINDS:
+        raise UsageError(f"kind: unknown ticket kind '{kind}' (kinds: {', '.join(TICKET_KINDS)})")
+    return kind
+
+
+def check_status(status: str) -> str:
+    """``status`` if it is a known status, else a :class:`UsageError`."""
+    if status not in STATUSES:
+        raise UsageError(f"status: unknown status '{status}' (statuses: {', '.join(STATUSES)})")
+    return status
+
+
+def as_utc(value: datetime | date, name: str = "time") -> datetime:
+    """An aware UTC datetime; a date means its midnight UTC, a naive time is read as UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    raise UsageError(f"{name}: '{value}' is not a date or time")
+
+
+def new_ticket(
+    draft: TicketDraft,
+    *,
+    now: datetime,
+    sla_tiers: Mapping[str, SlaTier] = DEFAULT_SLA_TIERS,
+    models: Iterable[ModelSpec] = (),
+    team: Iterable[TeamMember] = (),
+) -> Ticket:
+    """Validate a draft and make the (not yet stored) ticket, its due time set by its SLA.
+
+    ``models`` and ``team`` are what the workspace knows: when given, the model must
+    exist (its tier, value and sponsor are the defaults) and each skill must be one
+    somebody on the team has. Any invalid field raises a :class:`UsageError` whose
+    one line names the field.
+    """
+    now = as_utc(now, "now")
+    kind = check_kind(draft.kind)
+    specs = {spec.name: spec for spec in models}
+    spec = None
+    if draft.model is not None and specs:
+        spec = specs.get(draft.model)
+        if spec is None:
+            raise NotFoundError(f"model: no model named '{draft.model}' (models: {', '.join(specs)})")
+    tier_name = draft.sla if draft.sla is not None else (spec.sla if spec else None)
+    value = draft.value if draft.value is not None else (spec.value if spec else DEFAULT_VALUE)
+    sponsor = draft.sponsor if draft.sponsor is not None else (spec.sponsor if spec else None)
+
+    if draft.due is not None:
+        due = as_utc(draft.due, "due")
+    elif tier_name is not None:
+        tier = sla_tiers.get(tier_name)
+        if tier is None:
+            raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
+        due = now + tier.due_after(kind)
+    else:
+        raise UsageError("due: give a model, an SLA tier or a due date")
+    if tier_name is not None and tier_name not in sla_tiers:
+        raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
+
+    effort = DEFAULT_EFFORT[kind] if draft.effort is None else draft.effort
+    risk = DEFAULT_RISK[kind] if draft.risk is None else draft.risk
+    skills = _names(draft.skills, "skills")
+    known = {s for person in team for s in person.skills}
+    if team and not known >= set(skills):
+        unknown = next(s for s in skills if s not in known)
+        raise UsageError(
+            f"skills: unknown skill '{unknown}' (team skills: {', '.join(sorted(known)) or 'none'})"
+        )
+    if draft.subject is not None and kind != "ethics_review":
+        raise UsageError("subject: only an ethics_review ticket names the ticket it reviews")
+    key = draft.idempotency_key
+    if key is None and draft.incident is not None:
+        key = incident_key(draft.model, kind, draft.incident)
+    evidence = (_evidence(draft.evidence),) if draft.evidence else ()
+    title = " ".join(draft.title.split()) or f"{kind.replace('_', ' ')} {draft.model or ''}".strip()
+
+    return Ticket(
+        kind=kind,
+        title=title[:300],
+        due=due,
+        created=now,
+        updated=now,
+        model=draft.model,
+        sla=tier_name,
+        value=_int_in(value, "value", 1, 10),
+        sponsor=sponsor,
+        effort=_positive(effort, "effort"),
+        risk=_int_in(risk, "risk", 1, 5),
+        skills=skills,
+        gpus=_int_in(draft.gpus, "gpus", 0, 1024),
+        data_assets=_names(draft.data_assets, "data_assets"),
+        produces=_names(draft.produces, "produces"),
+        ethics_required=bool(draft.ethics_required),
+        subject=draft.subject,
+        savings=_non_negative(draft.savings, "savings"),
+        idempotency_key=key,
+        evidence=evidence,
+        notes=draft.notes,
+    )
+
+
+def move(
+    ticket: Ticket, to: str, *, now: datetime, note: str | None = None, actor: str | None = None
+) -> tuple[Ticket, TicketEvent]:
+    """Move a ticket to status ``to`` if the status machine allows it."""
+    check_status(to)
+    if to not in MOVES[ticket.status]:
+        raise TransitionError(f"ticket {_ident(ticket)}: cannot move from {ticket.status} to {to}")
+    now = as_utc(now, "now")
+    moved = replace(ticket, status=to, updated=now, status_note=note)
+    detail: dict[str, Any] = {"from": ticket.status, "to": to}
+    if note:
+        detail["note"] = note
+    return moved, TicketEvent(at=now, action="moved", ticket=ticket.id, actor=actor, detail=detail)
+
+
+def close(
+    ticket: Ticket, *, outcome: str, status: str = "done", now: datetime, actor: str | None = None
+) -> tuple[Ticket, TicketEvent]:
+    """Finish a ticket as ``done`` or ``cancelled``, recording its outcome."""
+    if status not in TERMINAL:
+        raise UsageError(f"status: a ticket closes as done or cancelled, not '{status}'")
+    moved, _ = move(ticket, status, now=now, actor=actor)
+    closed = replace(moved, outcome=outcome)
+    detail = {"from": ticket.status, "to": status, "outcome": outcome}
+    return closed, TicketEvent(
+        at=closed.updated, action="closed", ticket=ticket.id, actor=actor, detail=detail
+    )
+
+
+def approve(ticket: Ticket, *, by: str, now: datetime) -> tuple[Ticket, TicketEvent]:
+    """Grant a ticket's ethics approval: from now on its work may start."""
+    if not ticket.ethics_required:
+        raise UsageError(f"ticket {_ident(ticket)}: needs no ethics approval")
+    if not ticket.is_open:
+        raise TransitionError(f"ticket {_ident(ticket)}: cannot approve a {ticket.status} ticket")
+    if not by or not str(by).strip():
+        raise UsageError("by: name who approves")
+    now = as_utc(now, "now")
+    approved = replace(
+        ticket, ethics_approved=True, approved_by=str(by).strip(), approved_at=now, updated=now
+    )
+    event = TicketEvent(at=now, action="approved", ticket=ticket.id, actor=approved.approved_by)
+    return approved, event
+
+
+def add_evidence(
+    ticket: Ticket, evidence: Mapping[str, Any], *, now: datetime, actor: str | None = None
+) -> tuple[Ticket, TicketEvent]:
+    """Append one piece of evidence (a JSON-ready mapping) to a ticket."""
+    item = _evidence(evidence)
+    now = as_utc(now, "now")
+    updated = replace(ticket, evidence=(*ticket.evidence, item), updated=now)
+    return updated, TicketEvent(at=now, action="evidence", ticket=ticket.id, actor=actor, detail=item)
+
+
+def opened(ticket: Ticket, actor: str | None = None) -> TicketEvent:
+    """The event recording that ``ticket`` was opened."""
+    detail: dict[str, Any] = {"kind": ticket.kind, "due": ticket.due.isoformat()}
+    if ticket.idempotency_key:
+        detail["idempotency_key"] = ticket.idempotency_key
+    return TicketEvent(at=ticket.created, action="opened", ticket=ticket.id, actor=actor, detail=detail)
+
+
+def _ident(ticket: Ticket) -> str:
+    return str(ticket.id) if ticket.id is not None else "(new)"
+
+
+def _evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(evidence, Mapping):
+        raise UsageError(f"evidence: expected a mapping of names to values, not {type(evidence).__name__}")
+    item = dict(evidence)
+    try:
+        json.dumps(item, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"evidence: not JSON-ready ({error})") from None
+    return item
+
+
+def _names(values: Iterable[str], name: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            raise UsageError(f"{name}: '{value}' is not a name")
+        clean = value.strip().lower()
+        if clean not in out:
+            out.append(clean)
+    return tuple(out)
+
+
+def _int_in(value: Any, name: str, low: int, high: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
+        raise UsageError(f"{name}: '{value}' is not a whole number")
+    if not low <= value <= high:
+        raise UsageError(f"{name}: {value} is out of range {low}–{high}")
+    return int(value)
+
+
+def _positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"{name}: '{value}' is not a number")
+    if value <= 0:
+        raise UsageError(f"{name}: must be greater than 0 person-days, got {value}")
+    return float(value)
+
+
+def _non_negative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"{name}: '{value}' is not a number")
+    if value < 0:
+        raise UsageError(f"{name}: must not be negative, got {value}")
+    return float(value)
