@@ -95,9 +95,9 @@ class DvcDataStore:
             raise NotFoundError(f"{path}: no such file in workspace {self.root}")
         try:
             with self._repo() as repo:
-                repo.add([path])  # type: ignore[attr-defined]
+                repo.add([str(file)])  # type: ignore[attr-defined]
             with self._repo() as repo:
-                repo.push(targets=[path], remote=REMOTE_NAME)  # type: ignore[attr-defined]
+                repo.push(targets=[str(file)], remote=REMOTE_NAME)  # type: ignore[attr-defined]
         except DvcException as error:
             raise StoreError(f"DVC remote {self.remote_url}: could not store {path}: {error}") from None
         pointer = f"{path}.dvc"

@@ -268,9 +268,7 @@ def log_training(
         mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics.items()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(
-                train_frame, source=data_source, name=data_name, targets=target
-            )
+            dataset = mlflow.data.from_pandas(train_frame, source=data_source, name=data_name, targets=target)
             mlflow.log_input(dataset, context="training")
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "holdout.parquet"

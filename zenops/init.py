@@ -9,6 +9,7 @@ experiment per model, the ticket database, ``.gitignore`` and an example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from registry.git import Git
 from zenops.workspace import GITIGNORE, STATE_DIR, Workspace, example_config
@@ -20,6 +21,13 @@ class InitReport:
     created: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     stores: dict[str, str] = field(default_factory=dict)
+
+
+def _exists(url: str) -> bool:
+    """Whether an SQLite store's file exists; a server store is taken as existing."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return True
 
 
 def init_workspace(workspace: Workspace) -> InitReport:
@@ -56,26 +64,30 @@ def init_workspace(workspace: Workspace) -> InitReport:
     workspace.data_store().init()
     note(f"DVC with remote {stores.dvc_remote}", fresh_dvc)
 
+    fresh_tracking = not _exists(stores.tracking_uri)
     registry = workspace.registry()
     for spec in config.models:
         registry.ensure_experiment(spec.name)
-    note(f"MLflow tracking store {stores.tracking_uri}", config_missing)
+    note(f"MLflow tracking store {stores.tracking_uri}", fresh_tracking)
 
+    fresh_tickets = not _exists(stores.tickets_url)
     workspace.ticket_store()
-    note(f"ticket database {stores.tickets_url}", config_missing)
+    note(f"ticket database {stores.tickets_url}", fresh_tickets)
 
     for spec in config.models:
         for folder in (spec.batches, spec.labels):
             workspace.path(folder).mkdir(parents=True, exist_ok=True)
 
-    git.commit_paths(
-        [
-            p
-            for p in (".gitignore", "zenops.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore")
-            if (root / p).exists()
-        ],
-        "zenops workspace",
-    )
+    # Commit only what this run created or changed; the user's own edits stay theirs.
+    dvc_files = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
+    changed = set(git.run("status", "--porcelain", "--", *dvc_files).split()) & set(dvc_files)
+    ours = [
+        *(["zenops.yaml"] if config_missing else []),
+        *([".gitignore"] if missing else []),
+        *sorted(changed),
+    ]
+    if ours:
+        git.commit_paths([p for p in ours if (root / p).exists()], "zenops workspace")
     report.stores = {
         "tracking_uri": stores.tracking_uri,
         "tickets_url": stores.tickets_url,

@@ -103,8 +103,9 @@ class Workspace:
 
     def ticket_store(self):  # -> demand.store.SqlTicketRepository
         from demand.store import open_store
+        from zenops import clock
 
-        return open_store(self.stores.tickets_url)
+        return open_store(self.stores.tickets_url, clock=clock.now, config=self.config)
 
     def require(self) -> Workspace:
         """Fail clearly when the folder is not a workspace."""

@@ -1,0 +1,43 @@
+"""Run the ``zenops`` command as a user does, against the session's Prefect test API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ZENOPS = str(Path(sys.executable).with_name("zenops"))
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def zenops(prefect_api, tmp_path: Path):
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    for variable in ("ZENOPS_WORKSPACE", "ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE"):
+        env.pop(variable, None)
+
+    def run(*args: str, cwd: Path | None = None, timeout: float = 600) -> Result:
+        done = subprocess.run(
+            [ZENOPS, *args], cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run

@@ -1,0 +1,75 @@
+"""Training on the real stack: Prefect flow, git + DVC with a folder remote, MLflow on SQLite."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import dvc.api
+import pytest
+
+from flows.train import train_model
+from registry import lineage
+from registry.lineage import DataVersion
+from registry.models import CHAMPION
+from zenops.errors import LineageError
+from zenops.workspace import Workspace
+
+
+@pytest.fixture
+def trained(prefect_api, workspace: Workspace) -> dict:
+    return train_model(model="loan-default", workspace=str(workspace.root))
+
+
+def test_training_registers_a_champion_with_lineage_tags(workspace: Workspace, trained: dict) -> None:
+    assert trained["version"] == "1" and trained["alias"] == CHAMPION
+    registry = workspace.registry()
+    champion = registry.alias("loan-default", CHAMPION)
+    assert champion is not None and champion.run_id == trained["run_id"]
+    for tag in lineage.LINEAGE_TAGS:
+        assert champion.tags[tag], tag
+    assert champion.tags[lineage.DATA_PATH] == "data/loan-default/train.parquet"
+    assert champion.tags[lineage.TRAINER] == "sklearn.ensemble.HistGradientBoostingClassifier"
+    assert champion.params["trainer.max_iter"] == "150"
+    assert 0.6 < champion.metrics["holdout_roc_auc"] <= 1.0
+
+
+def test_the_champions_data_is_rehydrated_from_its_tags_alone(workspace: Workspace, trained: dict) -> None:
+    tags = workspace.registry().alias("loan-default", CHAMPION).tags
+    # Lose the work tree's copy and the local DVC cache: only the remote holds the data now.
+    workspace.path(tags[lineage.DATA_PATH]).unlink()
+    shutil.rmtree(workspace.root / ".dvc" / "cache")
+    with dvc.api.open(
+        tags[lineage.DATA_PATH], repo=str(workspace.root), rev=tags[lineage.DATA_REV], mode="rb"
+    ) as handle:
+        data = handle.read()
+    assert hashlib.md5(data).hexdigest() == tags[lineage.DATA_MD5] == trained["data_md5"]
+
+
+def test_a_second_training_keeps_the_champion_and_an_unchanged_snapshot_makes_no_commit(
+    workspace: Workspace, trained: dict
+) -> None:
+    head = workspace.data_store().git.head()
+    again = train_model(model="loan-default", workspace=str(workspace.root))
+    assert again["version"] == "2" and again["alias"] is None
+    assert again["data_rev"] == trained["data_rev"] == head
+    assert workspace.registry().aliases("loan-default") == {CHAMPION: "1"}
+
+
+def test_a_tampered_remote_is_caught_by_the_md5_check(workspace: Workspace, trained: dict) -> None:
+    store = workspace.data_store()
+    version = DataVersion("data/loan-default/train.parquet", trained["data_rev"], trained["data_md5"])
+    assert len(store.read_bytes(version)) > 0
+    forged = DataVersion(version.path, version.rev, "0" * 32)
+    with pytest.raises(LineageError, match="does not match the recorded"):
+        store.read_bytes(forged)
+    with pytest.raises(LineageError, match="not in the workspace's git history"):
+        store.read_bytes(DataVersion(version.path, "f" * 40, version.md5))
+
+
+def test_the_champion_loads_and_predicts(workspace: Workspace, trained: dict) -> None:
+    from zenops.datagen import training_frame
+
+    model = workspace.registry().load_model("loan-default")
+    frame = training_frame("loan-default", rows=50, seed=99)
+    assert model.predict_proba(frame).shape == (50, 2)
