@@ -8,6 +8,7 @@ work failed; 2 bad usage, configuration or input, with one line on stderr.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -28,8 +29,9 @@ app = typer.Typer(
 tickets_app = typer.Typer(help="The demand queue's tickets.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output keeps whole lines: tables are not squeezed to 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -101,8 +103,10 @@ def train(
     model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")], as_json: JsonOption = False
 ) -> None:
     """Version the training data, train, log lineage, register; the first version becomes champion."""
+    from zenops.train import load_training_frame
+
     ws = _workspace().require()
-    ws.config.model(model)
+    load_training_frame(ws, ws.config.model(model))  # bad data fails here, before any flow runs
     from flows.train import train_model
 
     result = train_model(model=model, workspace=str(ws.root))
@@ -114,6 +118,42 @@ def train(
             f"[bold]{data['model']}[/] version {data['version']}{alias}"
             f"  data {data['data_rev'][:10]}  {metrics}"
         )
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def monitor(
+    models: Annotated[list[str] | None, typer.Argument(help="Models to monitor (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One monitoring cycle now, over the batches not yet seen."""
+    ws = _workspace().require()
+    for name in models or []:
+        ws.config.model(name)
+    from flows.monitor import run_cycle
+
+    result = run_cycle(ws, models or None)
+
+    def render(data: dict[str, Any]) -> None:
+        table = Table(title="monitoring cycle")
+        for column in ("model", "batches", "rows", "verdict", "drift share", "performance", "ticket"):
+            table.add_column(column)
+        for row in data["models"]:
+            perf = row["performance"]
+            table.add_row(
+                row["model"],
+                str(len(row["batches"])),
+                str(row["rows"]),
+                row["verdict"],
+                "—" if row["drift_share"] is None else f"{row['drift_share']:.0%}",
+                "—" if not perf else f"{perf['metric']} {perf['value']:.3f} ({perf['kind']})",
+                "—" if row["ticket"] is None else f"#{row['ticket']}",
+            )
+        out.print(table)
+        for row in data["models"]:
+            for reason in row["reasons"]:
+                out.print(f"  {row['model']}: {reason}")
 
     emit(result, as_json, render)
 
@@ -145,6 +185,221 @@ def status(as_json: JsonOption = False) -> None:
     emit(report, as_json, render)
 
 
+def _ticket_table(rows: list[dict[str, Any]], title: str = "tickets") -> Table:
+    table = Table(title=title)
+    for column in ("id", "kind", "model", "status", "due", "priority", "title"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["model"] or "—",
+            row["status"],
+            row["due"][:16].replace("T", " "),
+            f"{row['priority']:.2f}",
+            row["title"],
+        )
+    return table
+
+
+@tickets_app.command("list")
+def tickets_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only this status ('active': not done or cancelled).")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model's tickets.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The demand queue, by priority."""
+    from zenops.planning import done_assets, ticket_row
+
+    ws = _workspace().require()
+    store = ws.ticket_store()
+    everything = store.list()
+    assets = done_assets(everything)
+    chosen = store.list(status=status, kind=kind, model=model)
+    rows = sorted((ticket_row(t, ws, assets) for t in chosen), key=lambda r: (-r["priority"], r["id"]))
+    emit({"tickets": rows}, as_json, lambda data: out.print(_ticket_table(data["tickets"])))
+
+
+@tickets_app.command("show")
+def tickets_show(
+    ticket: Annotated[int, typer.Argument(help="Ticket id.")], as_json: JsonOption = False
+) -> None:
+    """One ticket: its fields, evidence, priority breakdown and history."""
+    from demand.priority import score
+    from zenops import clock
+    from zenops.planning import done_assets
+
+    ws = _workspace().require()
+    store = ws.ticket_store()
+    found = store.get(ticket)
+    breakdown = score(found, clock.now(), ws.config.planning, done_assets(store.list()))
+    data = {
+        **found.to_dict(),
+        "priority": breakdown.to_dict(),
+        "explain": breakdown.explain(),
+        "history": [event.to_dict() for event in store.history(ticket)],
+    }
+
+    def render(d: dict[str, Any]) -> None:
+        out.print(f"[bold]#{d['id']} {d['title']}[/]  ({d['kind']}, {d['status']}, due {d['due'][:16]})")
+        for key in ("model", "sponsor", "value", "effort", "risk", "skills", "gpus", "ethics_required"):
+            out.print(f"  {key}: {d[key]}")
+        out.print(f"  priority: {d['explain']}")
+        for item in d["evidence"]:
+            out.print(f"  evidence: {json.dumps(item, default=str)[:300]}")
+        for event in d["history"]:
+            out.print(f"  {event.get('at', '')[:19]} {event.get('action')} {event.get('actor') or ''}")
+
+    emit(data, as_json, render)
+
+
+@tickets_app.command("new")
+def tickets_new(
+    kind: Annotated[
+        str, typer.Option(help="refresh, rebuild, data_quality, new_project, tooling_rnd, ethics_review.")
+    ],
+    title: Annotated[str, typer.Option(help="What the work is.")],
+    model: Annotated[str | None, typer.Option(help="The model it concerns.")] = None,
+    sla: Annotated[str | None, typer.Option(help="SLA tier (default: the model's).")] = None,
+    due: Annotated[str | None, typer.Option(help="Explicit due date (YYYY-MM-DD).")] = None,
+    value: Annotated[int | None, typer.Option(help="Business value 1–10.")] = None,
+    sponsor: Annotated[str | None, typer.Option(help="Who asks for it.")] = None,
+    effort: Annotated[float | None, typer.Option(help="Person-days.")] = None,
+    risk: Annotated[int | None, typer.Option(help="Complexity/risk 1–5.")] = None,
+    skill: Annotated[list[str] | None, typer.Option(help="A required skill (repeatable).")] = None,
+    gpus: Annotated[int, typer.Option(help="GPUs the work holds.")] = 0,
+    uses: Annotated[list[str] | None, typer.Option(help="A data asset it uses (repeatable).")] = None,
+    produces: Annotated[list[str] | None, typer.Option(help="A data asset it produces (repeatable).")] = None,
+    ethics: Annotated[
+        bool, typer.Option("--ethics", help="Needs an ethics approval before it starts.")
+    ] = False,
+    subject: Annotated[int | None, typer.Option(help="For an ethics review: the ticket it reviews.")] = None,
+    savings: Annotated[float, typer.Option(help="For tooling R&D: person-days it saves later.")] = 0.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a ticket (one per incident: a repeat adds evidence)."""
+    from datetime import date
+
+    from demand.tickets import TicketDraft, new_ticket
+    from zenops import clock
+    from zenops.errors import UsageError
+
+    ws = _workspace().require()
+    try:
+        due_date = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise UsageError(f"--due: '{due}' is not a date (YYYY-MM-DD)") from None
+    draft = TicketDraft(
+        kind=kind,
+        title=title,
+        model=model,
+        sla=sla,
+        due=due_date,
+        value=value,
+        sponsor=sponsor,
+        effort=effort,
+        risk=risk,
+        skills=skill or (),
+        gpus=gpus,
+        data_assets=uses or (),
+        produces=produces or (),
+        ethics_required=ethics,
+        subject=subject,
+        savings=savings,
+    )
+    config = ws.config
+    ticket = new_ticket(
+        draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models, team=config.team
+    )
+    stored, created = ws.ticket_store().open_or_update(ticket, actor="zenops cli")
+    data = {"ticket": stored.to_dict(), "created": created}
+    emit(
+        data,
+        as_json,
+        lambda d: out.print(f"ticket #{d['ticket']['id']} {'opened' if created else 'updated'}"),
+    )
+
+
+@tickets_app.command("approve")
+def tickets_approve(
+    ticket: Annotated[int, typer.Argument(help="Ticket id.")],
+    by: Annotated[str, typer.Option(help="Who grants the ethics approval.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Grant a ticket's ethics approval, so its work may start."""
+    approved = _workspace().require().ticket_store().approve(ticket, by=by)
+    emit({"ticket": approved.to_dict()}, as_json, lambda d: out.print(f"ticket #{ticket} approved by {by}"))
+
+
+@tickets_app.command("close")
+def tickets_close(
+    ticket: Annotated[int, typer.Argument(help="Ticket id.")],
+    outcome: Annotated[str, typer.Option(help="What came of it.")] = "done",
+    cancel: Annotated[bool, typer.Option("--cancel", help="Cancel instead of completing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Close a ticket as done (or cancelled)."""
+    store = _workspace().require().ticket_store()
+    current = store.get(ticket)
+    if not cancel and current.status in ("open", "scheduled", "blocked"):
+        store.transition(ticket, "in_progress", note="closed from the command line", actor="zenops cli")
+    closed = store.close(
+        ticket, outcome=outcome, status="cancelled" if cancel else "done", actor="zenops cli"
+    )
+    emit(
+        {"ticket": closed.to_dict()},
+        as_json,
+        lambda d: out.print(f"ticket #{ticket} {d['ticket']['status']}"),
+    )
+
+
+def render_plan(data: dict[str, Any], console: Console | None = None) -> None:
+    """The plan for a person: who does what, when, and which SLA is at risk."""
+    console = console or out
+    table = Table(title="plan (crisis mode: operational work only)" if data["crisis"] else "plan")
+    for column in ("ticket", "score", "assignee", "reviewer", "start", "end", "due", "SLA", "title"):
+        table.add_column(column)
+    for row in data["plan"]:
+        table.add_row(
+            f"#{row['ticket']}",
+            f"{row['score']:.2f}",
+            row["assignee"],
+            row["reviewer"] or "—",
+            row["start"][:16].replace("T", " "),
+            row["end"][:16].replace("T", " "),
+            row["due"][:10],
+            "[bold red]at risk[/]" if row["sla_at_risk"] else "[green]ok[/]",
+            row["title"],
+        )
+    console.print(table)
+    for row in data["unplannable"]:
+        console.print(f"  [yellow]unplannable[/] #{row['ticket']} {row['title']}: {row['reason']}")
+    for row in data["pushed_back"]:
+        console.print(f"  [dim]pushed back[/] #{row['ticket']} {row['title']}: {row['reason']}")
+    o = data["objective"]
+    console.print(
+        f"  SLA-weighted lateness {o['sla_weighted_lateness']:.1f}, value delivered "
+        f"{o['value_delivered']:.1f} of {o['value_total']:.1f}, solver {o['solver']} ({o['status']})"
+    )
+
+
+@app.command()
+def plan(
+    crisis: Annotated[
+        bool, typer.Option("--crisis", help="Operational work only; say what is pushed back.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """A prioritised, capacity-aware plan of every open ticket."""
+    ws = _workspace().require()
+    from flows.plan import run_plan
+
+    emit(run_plan(ws, crisis=crisis), as_json, render_plan)
+
+
 @app.command()
 def demo(
     directory: Annotated[
@@ -165,6 +420,8 @@ def main() -> None:
     from zenops.offline import stay_offline
 
     stay_offline()
+    for noisy in ("mlflow", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         app(standalone_mode=False)
     except ZenopsError as error:
@@ -173,13 +430,12 @@ def main() -> None:
     except typer.Abort:
         err.print("zenops: aborted", markup=False)
         raise SystemExit(1) from None
-    except Exception as error:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
+    except Exception as error:
+        # Usage errors of the command-line parser carry their own exit code (2).
+        if hasattr(error, "exit_code") and hasattr(error, "show"):
             error.show()
             raise SystemExit(error.exit_code) from None
-        if isinstance(error, click.exceptions.Exit):
+        if type(error).__name__ == "Exit" and hasattr(error, "exit_code"):
             raise SystemExit(error.exit_code) from None
         err.print(
             f"zenops: error: {type(error).__name__}: {error}".splitlines()[0], markup=False, highlight=False
