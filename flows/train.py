@@ -13,40 +13,54 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from zenops import train as steps
+from zenops.config import ModelSpec
+from zenops.pipeline import pipeline_params, write_metrics
 from zenops.workspace import Workspace
 
 STORE_RETRIES = {"retries": 2, "retry_delay_seconds": 2}
 
 
 @task(name="snapshot-training-data", cache_policy=NO_CACHE, **STORE_RETRIES)
-def snapshot(workspace: Workspace, model: str):
-    return steps.snapshot_training_data(workspace, workspace.config.model(model))
+def snapshot(workspace: Workspace, spec: ModelSpec, pipeline: bool):
+    if pipeline:  # dvc repro versions the data itself and holds the repository lock
+        return workspace.data_store().committed_version(spec.training_data)
+    return steps.snapshot_training_data(workspace, spec)
 
 
 @task(name="load-training-data", cache_policy=NO_CACHE)
-def load(workspace: Workspace, model: str):
-    return steps.load_training_frame(workspace, workspace.config.model(model))
+def load(workspace: Workspace, spec: ModelSpec):
+    return steps.load_training_frame(workspace, spec)
 
 
 @task(name="fit-and-evaluate", cache_policy=NO_CACHE)
-def fit(workspace: Workspace, model: str, frame):
-    return steps.fit_model(workspace.config.model(model), frame)
+def fit(spec: ModelSpec, frame):
+    return steps.fit_model(spec, frame)
 
 
 @task(name="log-and-register", cache_policy=NO_CACHE, **STORE_RETRIES)
-def record(workspace: Workspace, model: str, version, result, frame):
-    return steps.record_training(workspace, workspace.config.model(model), version, result, frame)
+def record(workspace: Workspace, spec: ModelSpec, version, result, frame):
+    return steps.record_training(workspace, spec, version, result, frame)
 
 
 @flow(name="train-model", flow_run_name="train {model}", log_prints=False)
-def train_model(model: str, workspace: str) -> dict[str, Any]:
-    """Train ``model`` of the workspace at ``workspace`` with full lineage."""
+def train_model(model: str, workspace: str, pipeline: bool = False) -> dict[str, Any]:
+    """Train ``model`` of the workspace at ``workspace`` with full lineage.
+
+    ``pipeline``: run as the model's ``dvc repro`` stage (parameters from
+    ``params.yaml``, data as DVC tracks it, metrics written for ``dvc metrics``).
+    """
     ws = Workspace(workspace)
-    ws.config.model(model)  # fail fast on an unknown model
-    frame = load(ws, model)
-    version = snapshot(ws, model)
-    result = fit(ws, model, frame)
-    logged = record(ws, model, version, result, frame)
+    spec = ws.config.model(model)  # fail fast on an unknown model
+    if pipeline:
+        spec = spec.model_copy(
+            update={"trainer": spec.trainer.model_copy(update={"params": pipeline_params(ws, spec)})}
+        )
+    frame = load(ws, spec)
+    version = snapshot(ws, spec, pipeline)
+    result = fit(spec, frame)
+    logged = record(ws, spec, version, result, frame)
+    if pipeline:
+        write_metrics(ws, model, result.metrics)
     outcome = steps.TrainOutcome(
         model=model,
         version=logged.version,

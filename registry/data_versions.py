@@ -107,6 +107,29 @@ class DvcDataStore:
         rev = self.git.commit_paths(tracked, f"{message}\n\n{path} md5 {md5}")
         return DataVersion(path=path, rev=rev, md5=md5)
 
+    def committed_version(self, path: str) -> DataVersion:
+        """The version of ``path`` that HEAD holds, checked against the work tree's file.
+
+        For callers that may not snapshot (``dvc repro`` holds the repository lock):
+        the data must already be versioned, committed and unchanged.
+        """
+        pointer = f"{path}.dvc"
+        head = self.git.head()
+        text = self.git.run("show", f"HEAD:{pointer}", check=False) if head else ""
+        if not text:
+            raise LineageError(f"{path}: not versioned yet; run 'zenops train' once to snapshot it")
+        try:
+            recorded = str(yaml.safe_load(text)["outs"][0]["md5"])
+        except (KeyError, IndexError, TypeError, yaml.YAMLError):
+            raise StoreError(f"{pointer} at HEAD: not a readable DVC pointer") from None
+        actual = md5_of((self.root / path).read_bytes())
+        if actual != recorded:
+            raise LineageError(
+                f"{path}: md5 {actual} differs from the committed version {recorded}; "
+                "snapshot it with 'zenops train'"
+            )
+        return DataVersion(path=path, rev=str(head), md5=recorded)
+
     def pointer_md5(self, pointer: str) -> str:
         """The md5 recorded in a ``.dvc`` pointer file of the work tree."""
         try:

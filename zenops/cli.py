@@ -100,7 +100,12 @@ def init(
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")], as_json: JsonOption = False
+    model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")],
+    pipeline: Annotated[
+        bool,
+        typer.Option("--pipeline", help="Run as the dvc.yaml stage: params.yaml, data as DVC tracks it."),
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Version the training data, train, log lineage, register; the first version becomes champion."""
     from zenops.train import load_training_frame
@@ -109,7 +114,7 @@ def train(
     load_training_frame(ws, ws.config.model(model))  # bad data fails here, before any flow runs
     from flows.train import train_model
 
-    result = train_model(model=model, workspace=str(ws.root))
+    result = train_model(model=model, workspace=str(ws.root), pipeline=pipeline)
 
     def render(data: dict[str, Any]) -> None:
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(data["metrics"].items()))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.git import Git
+from zenops.pipeline import write_pipeline
 from zenops.workspace import GITIGNORE, STATE_DIR, Workspace, example_config
 
 
@@ -77,6 +78,9 @@ def init_workspace(workspace: Workspace) -> InitReport:
     for spec in config.models:
         for folder in (spec.batches, spec.labels):
             workspace.path(folder).mkdir(parents=True, exist_ok=True)
+
+    pipeline_files = write_pipeline(workspace)
+    note("dvc.yaml and params.yaml (the training pipeline)", bool(pipeline_files))
 
     # Commit only what this run created or changed; the user's own edits stay theirs.
     dvc_files = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
