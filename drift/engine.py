@@ -1,0 +1,373 @@
+"""The drift engine: Evidently reports behind a small interface.
+
+:class:`DriftEngine` is what the monitor flow depends on; :class:`EvidentlyEngine`
+is the real one, :class:`drift.stattests.ScipyDriftEngine` a fast one without a
+report (evaluation, tests). Both return a plain :class:`DriftMeasurement`.
+
+The Evidently engine forces p-value tests so that the policy can correct them for
+multiple testing: ``ks`` for numerical columns and ``chi2_homogeneity`` (registered
+with Evidently, see :mod:`drift.stattests` for why not Evidently's ``chisquare``)
+for categorical ones. Evidently's default would switch to distances such as
+Wasserstein or Jensen–Shannon above 1,000 reference rows, which give no p-value. Evidently 0.7
+keeps a column's yes/no only in the report's tests; the measurement carries the
+p-values instead and leaves the decision to :mod:`drift.policy`. The report flags
+columns at the Bonferroni level ``alpha / m`` (m = features + prediction), the
+first step of the policy's Holm procedure, so the report's flags are a subset of
+the verdict's. Evidently is imported only when a measurement is made.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from drift.columns import PREDICTION, PROBABILITY, prediction_column
+from drift.measurement import ColumnDrift, DriftMeasurement
+from drift.metrics import measured_performance
+from drift.stattests import (
+    CATEGORICAL,
+    NUMERICAL,
+    column_test,
+    feature_kinds,
+    mask_unseen,
+    method_for,
+    prediction_kind,
+    register_with_evidently,
+)
+from zenops.config import ModelSpec
+from zenops.errors import DataError
+
+__all__ = [
+    "DriftEngine",
+    "EvidentlyEngine",
+    "sample_reference",
+]
+
+if TYPE_CHECKING:
+    from evidently import DataDefinition
+
+_VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
+
+
+class DriftEngine(Protocol):
+    """Measures drift of one batch against the champion's reference rows."""
+
+    name: str
+
+    def measure(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        spec: ModelSpec,
+        *,
+        labelled: pd.DataFrame | None = None,
+    ) -> DriftMeasurement:
+        """Compare ``current`` with ``reference`` (and measure quality on ``labelled``)."""
+        ...
+
+
+def sample_reference(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """At most ``spec.drift.reference_sample`` rows of ``frame``, sampled with ``spec.seed``.
+
+    The same training data and spec always give the same sample, so a verdict can be
+    reproduced.
+    """
+    limit = spec.drift.reference_sample
+    if len(frame) <= limit:
+        return frame
+    return frame.sample(n=limit, random_state=spec.seed).sort_index()
+
+
+class EvidentlyEngine:
+    """Drift, data summary and (with labels) quality reports made with Evidently 0.7.
+
+    - ``include_summary``: add Evidently's data summary (about as slow as the drift
+      part); the drift figures do not depend on it.
+    """
+
+    name = "evidently"
+
+    def __init__(self, *, include_summary: bool = True) -> None:
+        self.include_summary = include_summary
+
+    def measure(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        spec: ModelSpec,
+        *,
+        labelled: pd.DataFrame | None = None,
+    ) -> DriftMeasurement:
+        """Measure one batch.
+
+        ``reference``: the champion's reference rows — its holdout with predictions is
+        best (the model did not see it, so its predictions are honest), or its training
+        data; it is sampled to ``reference_sample`` rows. Prediction drift is measured
+        when both frames carry ``prediction_proba`` (or ``prediction``). ``current``:
+        the validated batch. ``labelled``: batch rows joined with their labels (target,
+        ``prediction`` and, for binary classification, ``prediction_proba``); when given,
+        a quality report is added and the model's metrics are measured.
+
+        Raises :class:`~zenops.errors.DataError` when the frames cannot be compared.
+        """
+        from zenops.offline import stay_offline
+
+        stay_offline()
+        register_with_evidently()
+        reference = sample_reference(reference, spec)
+        kinds = feature_kinds(spec)
+        for frame, role in ((reference, "reference"), (current, "batch")):
+            missing = [c for c in kinds if c not in frame.columns]
+            if missing:
+                raise DataError(f"{spec.name}: {role} lacks feature columns {', '.join(missing)}")
+        current = current.copy()
+        unseen: dict[str, int] = {}
+        for column, kind in kinds.items():
+            if kind == CATEGORICAL:
+                current[column], unseen[column] = mask_unseen(reference[column], current[column])
+        output = prediction_column(reference, current)
+        testable = [c for c in kinds if _has_values(reference[c]) and _has_values(current[c])]
+        alpha = spec.drift.alpha
+        family = len(testable) + (1 if output else 0)
+        threshold = alpha / max(family, 1)
+
+        snapshot = self._drift_report(reference, current, spec, testable, output, threshold)
+        scores = _value_drifts(snapshot.dict())
+        features = [
+            _column(
+                column, kind, scores.get(column), reference[column], current[column], unseen.get(column, 0)
+            )
+            for column, kind in kinds.items()
+        ]
+        prediction = None
+        if output:
+            prediction = _column(
+                output,
+                prediction_kind(spec, output),
+                scores.get(output),
+                reference[output],
+                current[output],
+                0,
+            )
+
+        labelled = _labelled_only(labelled, spec)
+        performance = quality = None
+        if labelled is not None and len(labelled) > 0:
+            classes = _classes(spec, reference, labelled)
+            performance = measured_performance(labelled, spec, classes=classes)
+            quality = self._quality_report(labelled, spec, classes)
+
+        report_json = (
+            '{"drift": ' + snapshot.json() + ', "quality": ' + (quality.json() if quality else "null") + "}"
+        )
+        return DriftMeasurement(
+            engine=self.name,
+            rows=len(current),
+            reference_rows=len(reference),
+            features=features,
+            prediction=prediction,
+            performance=performance,
+            labelled_rows=0 if labelled is None else len(labelled),
+            report_json=report_json,
+            html_writer=_html_writer(snapshot, quality),
+        )
+
+    def _drift_report(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        spec: ModelSpec,
+        testable: list[str],
+        output: str | None,
+        threshold: float,
+    ) -> Any:
+        from evidently.metrics import ValueDrift
+        from evidently.presets import DataDriftPreset, DataSummaryPreset
+
+        columns = [*spec.features.all, *([output] if output else [])]
+        definition = _definition(spec, output)
+        metrics: list[Any] = []
+        if testable:
+            metrics.append(
+                DataDriftPreset(
+                    columns=testable,
+                    num_method=method_for(NUMERICAL),
+                    cat_method=method_for(CATEGORICAL),
+                    threshold=threshold,
+                    drift_share=spec.drift.drift_share_refresh,
+                )
+            )
+        if output and _has_values(reference[output]) and _has_values(current[output]):
+            metrics.append(
+                ValueDrift(
+                    column=output, method=method_for(prediction_kind(spec, output)), threshold=threshold
+                )
+            )
+        if self.include_summary:
+            metrics.append(DataSummaryPreset(columns=columns))
+        return _run(
+            metrics,
+            current[columns],
+            reference[columns],
+            definition,
+            f"{spec.name}: Evidently could not compare the batch with the reference",
+        )
+
+    def _quality_report(self, labelled: pd.DataFrame, spec: ModelSpec, classes: list[Any] | None) -> Any:
+        from evidently import BinaryClassification, DataDefinition, MulticlassClassification, Regression
+        from evidently.presets import ClassificationPreset, RegressionPreset
+
+        numerical = list(spec.features.numerical)
+        categorical = list(spec.features.categorical)
+        columns = [*spec.features.all, spec.target, PREDICTION]
+        if spec.task == "regression":
+            task: dict[str, Any] = {"regression": [Regression(target=spec.target, prediction=PREDICTION)]}
+            numerical += [spec.target, PREDICTION]
+            preset: Any = RegressionPreset()
+        else:
+            categorical += [spec.target, PREDICTION]
+            if classes is not None and len(classes) <= 2:
+                probas = PROBABILITY if PROBABILITY in labelled.columns else None
+                if probas:
+                    numerical.append(PROBABILITY)
+                    columns.append(PROBABILITY)
+                task = {
+                    "classification": [
+                        BinaryClassification(
+                            target=spec.target,
+                            prediction_labels=PREDICTION,
+                            prediction_probas=probas,
+                            pos_label=_plain(classes[-1]),
+                        )
+                    ]
+                }
+            else:
+                task = {
+                    "classification": [
+                        MulticlassClassification(target=spec.target, prediction_labels=PREDICTION)
+                    ]
+                }
+            preset = ClassificationPreset()
+        definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical, **task)
+        return _run(
+            [preset],
+            labelled[columns],
+            None,
+            definition,
+            f"{spec.name}: Evidently could not measure quality on the labelled rows",
+        )
+
+
+def _definition(spec: ModelSpec, output: str | None) -> DataDefinition:
+    from evidently import DataDefinition
+
+    numerical = list(spec.features.numerical)
+    categorical = list(spec.features.categorical)
+    if output:
+        (numerical if prediction_kind(spec, output) == NUMERICAL else categorical).append(output)
+    return DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+
+
+def _run(
+    metrics: list[Any],
+    current: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    definition: DataDefinition,
+    failure: str,
+) -> Any:
+    """Run an Evidently report quietly; its exceptions become a DataError."""
+    from evidently import Dataset, Report
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            current_data = Dataset.from_pandas(current, data_definition=definition)
+            reference_data = (
+                Dataset.from_pandas(reference, data_definition=definition) if reference is not None else None
+            )
+            return Report(metrics, include_tests=True).run(current_data, reference_data)
+    except Exception as error:  # Evidently raises bare ValueError/KeyError/TypeError on bad data
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{failure} ({first})") from error
+
+
+def _value_drifts(snapshot: dict[str, Any]) -> dict[str, tuple[str, float, float]]:
+    """Column → (method, score, threshold) from a snapshot's ValueDrift metrics."""
+    found: dict[str, tuple[str, float, float]] = {}
+    for metric in snapshot.get("metrics", []):
+        config = metric.get("config", {})
+        if config.get("type") != _VALUE_DRIFT:
+            continue
+        found[config["column"]] = (
+            config.get("method"),
+            float(metric["value"]),
+            float(config.get("threshold")),
+        )
+    return found
+
+
+def _column(
+    column: str,
+    kind: str,
+    measured: tuple[str, float, float] | None,
+    reference: pd.Series,
+    current: pd.Series,
+    unseen: int,
+) -> ColumnDrift:
+    effect = column_test(kind, reference, current).effect
+    if measured is None:
+        return ColumnDrift(column, kind, method_for(kind), math.nan, math.nan, math.nan, effect, unseen)
+    method, score, threshold = measured
+    p_value = score if method in (method_for(NUMERICAL), method_for(CATEGORICAL)) else None
+    return ColumnDrift(column, kind, method, score, p_value, threshold, effect, unseen)
+
+
+def _labelled_only(labelled: pd.DataFrame | None, spec: ModelSpec) -> pd.DataFrame | None:
+    """The rows that carry the target (all rows when the column is absent: measuring then names it)."""
+    if labelled is None or spec.target not in labelled.columns:
+        return labelled
+    return labelled[labelled[spec.target].notna()]
+
+
+def _has_values(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values):
+        return bool(np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)).any())
+    return bool(values.notna().any())
+
+
+def _classes(spec: ModelSpec, reference: pd.DataFrame, labelled: pd.DataFrame) -> list[Any] | None:
+    if spec.task != "classification":
+        return None
+    parts = (
+        [labelled[spec.target].dropna(), labelled[PREDICTION].dropna()]
+        if PREDICTION in labelled
+        else [labelled[spec.target].dropna()]
+    )
+    if spec.target in reference.columns:
+        parts.append(reference[spec.target].dropna())
+    values = pd.unique(pd.concat(parts, ignore_index=True))
+    return sorted(_plain(v) for v in values)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _html_writer(drift_snapshot: Any, quality_snapshot: Any | None):
+    def write(path: Path) -> list[Path]:
+        written = [path]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            drift_snapshot.save_html(str(path))
+            if quality_snapshot is not None:
+                quality_path = path.with_name(f"{path.stem}.quality{path.suffix or '.html'}")
+                quality_snapshot.save_html(str(quality_path))
+                written.append(quality_path)
+        return written
+
+    return write
