@@ -172,7 +172,16 @@ def status(as_json: JsonOption = False) -> None:
 
     def render(data: dict[str, Any]) -> None:
         table = Table(title="models")
-        for column in ("model", "champion", "data rev", "data md5", "metric", "aliases"):
+        for column in (
+            "model",
+            "champion",
+            "data rev",
+            "data md5",
+            "metric",
+            "aliases",
+            "last verdict",
+            "tickets",
+        ):
             table.add_column(column)
         for row in data["models"]:
             champion = row["champion"] or {}
@@ -184,6 +193,8 @@ def status(as_json: JsonOption = False) -> None:
                 champion.get("data_md5") or "—",
                 f"{row['metric']} {metric:.4f}" if metric is not None else "—",
                 ", ".join(f"{k}={v}" for k, v in sorted(row["aliases"].items())) or "—",
+                f"{row['last_verdict']} ({row['last_batch']})" if row["last_verdict"] else "—",
+                ", ".join(f"#{t}" for t in row["open_tickets"]) or "—",
             )
         out.print(table)
 

@@ -151,7 +151,10 @@ class DriftPolicy(_Strict):
       significant against its standard error.
     - ``min_rows``: a batch with fewer rows is not tested for drift (``warn`` only).
     - ``drift_share_warn`` / ``drift_share_refresh``: share of features that must
-      drift for a ``warn`` / a ``refresh``.
+      drift for a ``warn`` / a ``refresh``. The default warn share, 0, warns as soon
+      as one feature drifts: after the Holm correction that happens on at most
+      ``alpha`` of the batches without drift, and a strong shift of a single feature
+      among many deserves a look.
     - ``persistence``: consecutive drifting batches needed before ``refresh``.
     - ``performance_drop_refresh`` / ``performance_drop_rebuild``: relative drop of
       the model's metric against its holdout baseline that asks for a refresh / a
@@ -175,7 +178,7 @@ class DriftPolicy(_Strict):
 
     alpha: float = Field(0.01, gt=0, lt=1)
     min_rows: int = Field(200, ge=1)
-    drift_share_warn: float = Field(0.1, ge=0, le=1)
+    drift_share_warn: float = Field(0.0, ge=0, le=1)
     drift_share_refresh: float = Field(0.25, ge=0, le=1)
     persistence: int = Field(2, ge=1)
     performance_drop_refresh: float = Field(0.05, ge=0, le=1)
@@ -188,11 +191,39 @@ class DriftPolicy(_Strict):
 
 
 class PromotionGate(_Strict):
-    """How much better a challenger must be to replace the champion."""
+    """How much better a challenger must be to replace the champion (rules in ``zenops/comparison.py``).
+
+    - ``margin`` (default 0): the relative improvement of the model's metric the
+      challenger must show, e.g. 0.02 = 2% better than the champion.
+    - ``confidence`` (default 0.95): the two-sided level of the paired bootstrap
+      interval of the relative improvement; the challenger is promoted only when the
+      interval's lower bound is above ``margin``.
+    - ``window_days`` (default none): the comparison window, held out from the
+      challenger's training: the most recent this many days of labelled production
+      rows. None: the most recent whole days that hold at least the model's
+      ``holdout_fraction`` of the labelled production rows.
+    - ``train_window_days`` (default none = all): the refreshed training set keeps
+      only rows (the champion's data and production rows alike) from this many days
+      before the comparison window.
+    - ``min_rows`` (default 200): fewer labelled rows in the comparison window hand
+      the refresh back instead of promoting on too little evidence.
+    - ``resamples`` (default 1000): paired bootstrap resamples (seeded by the model's ``seed``).
+    - ``require_paired_test`` (default false): also require the paired test
+      (McNemar on classification errors, Wilcoxon signed-rank on absolute regression
+      errors) to favour the challenger at level ``1 - confidence``.
+    - ``training_slots`` (default 2): trainings that may run at once across all
+      models (the Prefect global concurrency limit ``zenops-training``); the limit is
+      the smallest value any model of the workspace sets.
+    """
 
     margin: float = Field(0.0, ge=0)
     confidence: float = Field(0.95, gt=0, lt=1)
     window_days: int | None = Field(None, ge=1)
+    train_window_days: int | None = Field(None, ge=1)
+    min_rows: int = Field(200, ge=1)
+    resamples: int = Field(1000, ge=100, le=100_000)
+    require_paired_test: bool = False
+    training_slots: int = Field(2, ge=1, le=64)
 
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "log_loss")

@@ -10,8 +10,13 @@ from zenops.workspace import Workspace
 
 
 def workspace_status(workspace: Workspace) -> dict[str, Any]:
-    """Per model: aliases, the champion's version, data version and holdout metric."""
+    """Per model: aliases, the champion's version, data version and metric, last verdict, open tickets."""
+    from demand.tickets import ACTIVE
+    from zenops.monitor_state import MonitorStateStore
+
     registry = workspace.registry()
+    states = {state.model: state for state in MonitorStateStore(workspace.stores.tickets_url).all()}
+    active = workspace.ticket_store().list(status=ACTIVE)
     models = []
     for spec in workspace.config.models:
         aliases = registry.aliases(spec.name)
@@ -33,6 +38,15 @@ def workspace_status(workspace: Workspace) -> dict[str, Any]:
                 "metric": spec.metric_name,
                 "champion": champion,
                 "aliases": aliases,
+                "last_batch": states[spec.name].last_batch if spec.name in states else None,
+                "last_verdict": states[spec.name].last_verdict if spec.name in states else None,
+                "open_tickets": [t.id for t in active if t.model == spec.name],
             }
         )
-    return {"workspace": str(workspace.root), "models": models}
+    return {
+        "workspace": str(workspace.root),
+        "models": models,
+        "open_tickets": [
+            {"id": t.id, "kind": t.kind, "model": t.model, "due": t.due.isoformat()} for t in active
+        ],
+    }

@@ -1,0 +1,53 @@
+"""``zenops monitor`` as a user runs it: one cycle, JSON keys, a bad batch, a bad name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zenops.datagen import DriftSchedule, production_stream, training_frame, write_malformed, write_stream
+
+
+def test_monitor_reports_each_model_and_a_bad_batch(zenops, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert zenops("init", str(root)).code == 0
+    data = root / "data" / "loan-default"
+    training_frame("loan-default", rows=2000, seed=4).to_parquet(data / "train.parquet")
+    assert zenops("train", "loan-default", cwd=root).code == 0
+    stream = production_stream(
+        "loan-default", days=2, rows_per_day=300, seed=4, schedule=DriftSchedule.stable()
+    )
+    write_stream(stream, data / "batches", data / "labels", through=stream[-1].day)
+    write_malformed(
+        data / "batches" / "2024-07-03.csv", "loan-default", "missing_column", seed=4, column="age"
+    )
+
+    result = zenops("monitor", "loan-default", "--json", cwd=root)
+    assert result.code == 0, result.stderr
+    (row,) = result.json()["models"]
+    assert {
+        "model",
+        "rows",
+        "drift_share",
+        "drifted_features",
+        "performance",
+        "verdict",
+        "ticket",
+        "report_uri",
+    } <= row.keys()
+    assert [b["verdict"] for b in row["batches"]][-1] == "data_quality"
+    assert row["verdict"] == "data_quality" and row["ticket"] == 1
+    assert "age" in " ".join(row["reasons"])
+
+    again = zenops("monitor", "--json", cwd=root).json()
+    assert {m["model"]: m["batches"] for m in again["models"]} == {"loan-default": [], "demand-forecast": []}
+    status = zenops("status", "--json", cwd=root).json()
+    loans = next(m for m in status["models"] if m["model"] == "loan-default")
+    assert loans["last_verdict"] == "data_quality" and loans["open_tickets"] == [1]
+
+
+def test_monitor_an_unknown_model_exits_2(zenops, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert zenops("init", str(root)).code == 0
+    result = zenops("monitor", "nope", cwd=root)
+    assert result.code == 2 and "no model named 'nope'" in result.stderr
+    assert len(result.error_lines) == 1

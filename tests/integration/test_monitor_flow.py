@@ -1,0 +1,141 @@
+"""The monitoring flow on the real stack: Prefect harness, MLflow, git + DVC, Evidently, NannyML."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pytest
+
+from flows.monitor import monitor_models
+from flows.train import train_model
+from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
+from zenops.errors import ZenopsError
+from zenops.monitor_state import MonitorStateStore
+from zenops.workspace import Workspace
+
+MODEL = "loan-default"
+
+
+@pytest.fixture
+def trained(prefect_api, workspace: Workspace) -> Workspace:
+    train_model(model=MODEL, workspace=str(workspace.root))
+    return workspace
+
+
+def replay(
+    workspace: Workspace, schedule: DriftSchedule, days: int, monkeypatch, rows: int = 400, seed: int = 5
+):
+    """Drop one day at a time and run a cycle per day; yields (day index, the model's summary)."""
+    spec = workspace.config.model(MODEL)
+    stream = production_stream(MODEL, days=days, rows_per_day=rows, seed=seed, schedule=schedule)
+    for index, batch in enumerate(stream):
+        monkeypatch.setenv("ZENOPS_NOW", datetime.combine(batch.day, time(23)).isoformat() + "+00:00")
+        write_stream(stream, workspace.path(spec.batches), workspace.path(spec.labels), through=batch.day)
+        result = monitor_models(workspace=str(workspace.root), models=[MODEL])
+        (summary,) = result["models"]
+        yield index, summary
+
+
+def tickets(workspace: Workspace):
+    return workspace.ticket_store().list(model=MODEL)
+
+
+def test_a_stable_stream_opens_no_ticket_over_20_cycles(trained: Workspace, monkeypatch) -> None:
+    verdicts = [s["verdict"] for _, s in replay(trained, DriftSchedule.stable(), 20, monkeypatch, rows=300)]
+    assert len(verdicts) == 20
+    assert not {"refresh", "rebuild", "data_quality"} & set(verdicts), verdicts
+    assert tickets(trained) == []
+    assert MonitorStateStore(trained.stores.tickets_url).get(MODEL).last_batch == "2024-07-20.csv"
+
+
+def test_covariate_drift_opens_a_refresh_ticket_within_a_few_cycles(trained: Workspace, monkeypatch) -> None:
+    schedule = DriftSchedule(covariate_start=2, covariate_ramp_days=1, concept_start=None)
+    opened = None
+    for index, summary in replay(trained, schedule, 8, monkeypatch):
+        if summary["ticket"] is not None:
+            opened = index
+            assert summary["verdict"] == "refresh"
+            break
+    assert opened is not None and opened <= 2 + 3, opened
+    (ticket,) = tickets(trained)
+    assert ticket.kind == "refresh" and ticket.status == "open"
+    assert ticket.evidence[0]["drifted_features"]
+    # The MLflow monitoring run is linked to the champion and carries the report.
+    client = trained.registry().client
+    experiment = client.get_experiment_by_name(f"zenops/{MODEL}")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.`zenops.run` = 'monitoring'")
+    assert runs and all(run.data.tags["zenops.champion.version"] == "1" for run in runs)
+    assert any("drift_share" in run.data.metrics for run in runs)
+
+
+def test_concept_drift_opens_a_ticket_once_labels_arrive(trained: Workspace, monkeypatch) -> None:
+    schedule = DriftSchedule(covariate_start=None, concept_start=1, label_delay_days=1)
+    opened = None
+    for index, summary in replay(trained, schedule, 8, monkeypatch, rows=500):
+        if summary["ticket"] is not None:
+            opened = index
+            assert summary["verdict"] in ("refresh", "rebuild")
+            assert summary["performance"]["kind"] == "measured"
+            break
+    assert opened is not None and opened <= 1 + 4, opened
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("missing_column", "income"),
+        ("extra_column", "column"),
+        ("wrong_type", "income"),
+        ("all_null_column", "income"),
+        ("unseen_category", "region"),
+        ("empty", "no rows"),
+        ("unreadable", "unreadable"),
+    ],
+)
+def test_a_malformed_batch_gives_data_quality_and_the_next_batch_is_processed(
+    trained: Workspace, monkeypatch, kind: str, fragment: str
+) -> None:
+    spec = trained.config.model(MODEL)
+    folder = trained.path(spec.batches)
+    column = {
+        "missing_column": "income",
+        "wrong_type": "income",
+        "all_null_column": "income",
+        "unseen_category": "region",
+    }.get(kind)
+    write_malformed(folder / "2024-07-01.csv", MODEL, kind, seed=1, column=column)
+    first = monitor_models(workspace=str(trained.root), models=[MODEL])["models"][0]
+    assert first["verdict"] == "data_quality"
+    assert fragment in " ".join(first["reasons"]), first["reasons"]
+    assert "2024-07-01.csv" in " ".join(first["reasons"])
+    (ticket,) = tickets(trained)
+    assert ticket.kind == "data_quality"
+    good = production_stream(MODEL, days=2, rows_per_day=300, seed=2, schedule=DriftSchedule.stable())[1]
+    good.features.to_csv(folder / "2024-07-02.csv", index=False)
+    second = monitor_models(workspace=str(trained.root), models=[MODEL])["models"][0]
+    assert [b["batch"] for b in second["batches"]] == ["2024-07-02.csv"]
+    assert second["verdict"] in ("ok", "warn")
+
+
+def test_a_crash_between_report_and_watermark_reprocesses_without_a_second_ticket(
+    trained: Workspace, monkeypatch
+) -> None:
+    spec = trained.config.model(MODEL)
+    write_malformed(
+        trained.path(spec.batches) / "2024-07-01.csv", MODEL, "wrong_type", seed=1, column="income"
+    )
+    monkeypatch.setenv("ZENOPS_CRASH_AT", "after-records")
+    with pytest.raises(ZenopsError, match="monitoring failed for loan-default"):
+        monitor_models(workspace=str(trained.root), models=[MODEL])
+    assert MonitorStateStore(trained.stores.tickets_url).get(MODEL).last_batch is None
+    monkeypatch.delenv("ZENOPS_CRASH_AT")
+    again = monitor_models(workspace=str(trained.root), models=[MODEL])["models"][0]
+    assert [b["batch"] for b in again["batches"]] == ["2024-07-01.csv"]
+    (ticket,) = tickets(trained)
+    assert len(ticket.evidence) >= 2  # the crashed attempt (and its retry) and the re-run: one ticket
+    assert MonitorStateStore(trained.stores.tickets_url).get(MODEL).last_batch == "2024-07-01.csv"
+
+
+def test_unknown_models_fail_before_any_work(trained: Workspace) -> None:
+    with pytest.raises(ZenopsError, match="no model named 'nope'"):
+        monitor_models(workspace=str(trained.root), models=["nope"])

@@ -1,0 +1,307 @@
+"""``zenops demo``: the whole story on embedded defaults, in a fresh folder.
+
+The story is seeded, so it prints the same every time (only the timings vary):
+a workspace is created, two demo populations are generated, both models are
+trained with full lineage and registered as champions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from zenops.errors import UsageError
+
+SEED = 42
+TRAINING_ROWS = {"loan-default": 12_000, "demand-forecast": 12_000}
+STREAM_DAYS = 30
+ROWS_PER_DAY = 600
+MARKER = ".zenops/demo-workspace"
+
+
+def prepare_folder(directory: str | Path) -> Path:
+    """A fresh, empty folder for the demo; an earlier demo's folder is replaced.
+
+    Any other non-empty folder is refused rather than touched.
+    """
+    root = Path(directory).expanduser().resolve()
+    if root.exists():
+        if not root.is_dir():
+            raise UsageError(f"--dir {root}: exists and is not a folder")
+        if any(root.iterdir()):
+            if not (root / MARKER).is_file():
+                raise UsageError(
+                    f"--dir {root}: not empty and not an earlier zenops demo; choose another folder"
+                )
+            shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+class Story:
+    """Prints the demo's steps with their timings."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.console.print(f"\n[bold cyan]▶ {title}[/]")
+        started = time.perf_counter()
+        with self.console.status(f"{title}…", spinner="dots"):
+            yield
+        elapsed = time.perf_counter() - started
+        self.timings[title] = round(elapsed, 2)
+        self.console.print(f"  [dim]done in {elapsed:.1f} s[/]")
+
+    def say(self, text: str) -> None:
+        self.console.print(f"  {text}")
+
+
+def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
+    """Run the demo story in ``directory`` and return its summary."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from zenops.datagen import DriftSchedule, describe_schedule, production_stream, training_frame
+    from zenops.init import init_workspace
+    from zenops.workspace import Workspace
+
+    started = time.perf_counter()
+    story = Story(console)
+    root = prepare_folder(directory)
+    console.print(f"[bold]zenops demo[/] in {root}")
+
+    with story.step("Create the workspace"):
+        workspace = Workspace(root)
+        report = init_workspace(workspace)
+        (root / MARKER).write_text("created by zenops demo; the next demo run replaces this folder\n")
+        story.say(f"git + DVC (remote {report.stores['dvc_remote']}), MLflow {report.stores['tracking_uri']}")
+        story.say(f"tickets {report.stores['tickets_url']}")
+
+    workspace = Workspace(root)
+    config = workspace.config
+    schedule = DriftSchedule()
+    with story.step("Generate the demo data"):
+        for spec in config.models:
+            frame = training_frame(spec.name, rows=TRAINING_ROWS[spec.name], seed=SEED)
+            path = workspace.path(spec.training_data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(path, index=False)
+            stream = production_stream(spec.name, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED)
+            story.say(
+                f"{spec.name}: {len(frame):,} training rows, "
+                f"{len(stream)} production days of {ROWS_PER_DAY} rows"
+            )
+        console.print(Markdown(describe_schedule(schedule)))
+
+    trained = []
+    with story.step("Train and register the models (Prefect flow 'train-model')"):
+        from flows.train import train_model
+
+        for spec in config.models:
+            trained.append(train_model(model=spec.name, workspace=str(root)))
+
+    table = Table(title="registered models")
+    for column in ("model", "version", "alias", "data rev", "data md5", "holdout metric"):
+        table.add_column(column)
+    for result, spec in zip(trained, config.models, strict=True):
+        table.add_row(
+            result["model"],
+            result["version"],
+            result["alias"] or "—",
+            result["data_rev"][:10],
+            result["data_md5"],
+            f"{spec.metric_name} {result['metrics'][spec.metric_name]:.3f}",
+        )
+    console.print(table)
+
+    monitored = replay_monitoring(workspace, story, console)
+    planned = plan_backlog(workspace, story, console, monitored[-1]["day"])
+
+    elapsed = time.perf_counter() - started
+    console.print(f"\n[bold green]demo finished[/] in {elapsed:.0f} s — workspace {root}")
+    console.print(f"  try: zenops --workspace {root} status")
+    return {
+        "workspace": str(root),
+        "trained": trained,
+        "monitoring": monitored,
+        "plan": planned,
+        "timings": story.timings,
+        "seconds": round(elapsed, 1),
+    }
+
+
+MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch in the stream
+VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refresh": "bold magenta", "rebuild": "bold red"}
+
+
+def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[dict[str, Any]]:
+    """Drop the production batches day by day and run one monitoring cycle per day.
+
+    The clock is pinned to each replayed day (``ZENOPS_NOW``), so tickets carry the
+    replayed dates and the story is the same every run.
+    """
+    from datetime import datetime, time, timedelta
+
+    from flows.monitor import run_cycle
+    from zenops.datagen import production_stream, write_malformed, write_stream
+
+    config = workspace.config
+    streams = {
+        spec.name: production_stream(spec.name, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED)
+        for spec in config.models
+    }
+    days = [batch.day for batch in next(iter(streams.values()))]
+    cycles = []
+    table = Table(title="one monitoring cycle a day")
+    table.add_column("day")
+    for spec in config.models:
+        table.add_column(spec.name)
+    with story.step(f"Monitor {STREAM_DAYS} production days (Prefect flow 'monitor-models')"):
+        for index, day in enumerate(days):
+            moment = datetime.combine(day + timedelta(days=1), time(6, 0))
+            os.environ["ZENOPS_NOW"] = moment.isoformat() + "+00:00"
+            for spec in config.models:
+                write_stream(
+                    streams[spec.name], workspace.path(spec.batches), workspace.path(spec.labels), through=day
+                )
+                if (spec.name, index) == MALFORMED[:2]:
+                    path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"
+                    write_malformed(path, spec.name, MALFORMED[2], seed=SEED, day=day)
+            result = run_cycle(workspace)
+            table.add_row(f"{index:>2}  {day.isoformat()}", *(day_cell(row) for row in result["models"]))
+            cycles.append({"day": day.isoformat(), "models": result["models"]})
+        os.environ.pop("ZENOPS_NOW", None)
+    console.print(table)
+    return cycles
+
+
+def day_cell(row: dict[str, Any]) -> str:
+    """One model's day in the demo's table: verdict, drift share, tickets opened."""
+    text = f"[{VERDICT_STYLE.get(row['verdict'], 'bold yellow')}]{row['verdict']}[/]"
+    if row["drift_share"]:
+        text += f" drift {row['drift_share']:.0%}"
+    perf = row.get("performance")
+    if perf and perf.get("kind") == "measured":
+        text += f" {perf['metric']} {perf['value']:.3f}"
+    for batch in row["batches"]:
+        if batch["ticket_created"]:
+            text += f" → ticket #{batch['ticket']} ({batch['verdict']})"
+    return text
+
+
+# A realistic backlog beside the monitor's tickets: projects from several sponsors,
+# tooling R&D, and a customer-facing project gated on an ethics review.
+BACKLOG = [
+    dict(
+        kind="new_project",
+        title="Churn prediction for retail banking",
+        sponsor="retail-credit",
+        value=8,
+        effort=25,
+        risk=3,
+        skills=("tabular",),
+        data_assets=("customer-360",),
+        produces=("churn-features",),
+    ),
+    dict(
+        kind="new_project",
+        title="Store-level demand for fresh produce",
+        sponsor="supply-chain",
+        value=6,
+        effort=15,
+        risk=2,
+        skills=("forecasting",),
+        data_assets=("sales-history",),
+        gpus=1,
+    ),
+    dict(
+        kind="new_project",
+        title="Complaint triage with language models",
+        sponsor="customer-care",
+        value=7,
+        effort=30,
+        risk=4,
+        skills=("nlp",),
+        gpus=2,
+        data_assets=("complaints",),
+    ),
+    dict(
+        kind="tooling_rnd",
+        title="Shared feature store for batch scoring",
+        value=5,
+        effort=12,
+        risk=2,
+        skills=("batch",),
+        savings=20,
+        produces=("customer-360",),
+    ),
+    dict(
+        kind="new_project",
+        title="Credit-limit advice shown to customers",
+        sponsor="retail-credit",
+        value=9,
+        effort=20,
+        risk=4,
+        skills=("tabular",),
+        data_assets=("customer-360",),
+        ethics_required=True,
+    ),
+]
+
+
+def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) -> dict[str, Any]:
+    """Add the backlog, then plan all open tickets: normal, and in crisis mode."""
+    from datetime import date, datetime, time, timedelta
+
+    from demand.tickets import TicketDraft, new_ticket
+    from flows.plan import run_plan
+    from zenops import clock
+    from zenops.cli import render_plan
+
+    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(9, 0))
+    os.environ["ZENOPS_NOW"] = moment.isoformat() + "+00:00"
+    config = workspace.config
+    store = workspace.ticket_store()
+    plans: dict[str, Any] = {}
+    with story.step("Add the team's backlog and plan all open tickets (Prefect flow 'plan-demand')"):
+        ids = []
+        for item in BACKLOG:
+            draft = TicketDraft(sla="silver", **item)  # type: ignore[arg-type]
+            ticket = new_ticket(
+                draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models, team=config.team
+            )
+            stored, _ = store.open_or_update(ticket, actor="zenops demo")
+            ids.append(stored.id)
+        review = TicketDraft(
+            kind="ethics_review",
+            title="Ethics review: credit-limit advice",
+            sla="silver",
+            effort=3,
+            risk=2,
+            subject=ids[-1],
+            value=6,
+        )
+        store.open_or_update(
+            new_ticket(review, now=clock.now(), sla_tiers=config.sla_tiers, team=config.team),
+            actor="zenops demo",
+        )
+        story.say(
+            f"{len(BACKLOG) + 1} backlog tickets added beside the monitor's; the team: "
+            + ", ".join(f"{p.name} ({p.level} {p.role.replace('_', ' ')})" for p in config.team)
+        )
+        plans["normal"] = run_plan(workspace)
+        plans["crisis"] = run_plan(workspace, crisis=True)
+    render_plan(plans["normal"], console)
+    render_plan(plans["crisis"], console)
+    os.environ.pop("ZENOPS_NOW", None)
+    return plans

@@ -1,0 +1,507 @@
+"""One monitoring cycle of one model: the steps the monitor flow calls.
+
+Per model, over the production batches not yet seen (name order after the
+watermark): validate the batch, score it with the champion, measure drift
+against the champion's own training data (restored at its DVC version), measure
+quality on labels that arrived for earlier batches or estimate it without them,
+decide with the pure policy, record (MLflow run, report), open or update a
+ticket, and only then advance the watermark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from drift.assess import assess, assess_problems
+from drift.batches import check_batch
+from drift.engine import DriftEngine, sample_reference
+from drift.measurement import DriftMeasurement
+from drift.metrics import MeasuredPerformance, measured_performance
+from drift.performance import PerformanceEstimate, PerformanceEstimator
+from registry import lineage
+from registry.lineage import Lineage
+from registry.models import CHAMPION, ModelVersionInfo
+from zenops import clock
+from zenops.config import ModelSpec
+from zenops.errors import DataError, ZenopsError
+from zenops.monitor_state import ModelState, MonitorStateStore
+from zenops.training import PREDICTION, PROBABILITY, predict_frame, split_holdout
+from zenops.workspace import STATE_DIR, Workspace
+
+log = logging.getLogger("zenops.monitor")
+
+TICKET_VERDICTS = ("refresh", "rebuild", "data_quality")
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass
+class Champion:
+    """What monitoring needs of the current champion, loaded once per version."""
+
+    info: ModelVersionInfo
+    model: Any
+    training: pd.DataFrame  # the exact training data, restored at its DVC version
+    reference: pd.DataFrame  # its seeded holdout (sampled when large), with predictions
+    holdout: pd.DataFrame  # the holdout it was evaluated on, with predictions
+    baseline: MeasuredPerformance
+    estimator: PerformanceEstimator | None
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch gave; ``to_dict`` holds the interface's JSON keys."""
+
+    model: str
+    batch: str
+    rows: int
+    verdict: str
+    reasons: list[str]
+    drift_share: float | None = None
+    drifted_features: list[dict[str, Any]] = field(default_factory=list)
+    performance: dict[str, Any] | None = None
+    ticket: int | None = None
+    ticket_created: bool = False
+    report_uri: str | None = None
+    run_id: str | None = None
+    champion_version: str | None = None
+    consecutive_drift: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "batch": self.batch,
+            "rows": self.rows,
+            "drift_share": self.drift_share,
+            "drifted_features": self.drifted_features,
+            "performance": self.performance,
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "ticket": self.ticket,
+            "ticket_created": self.ticket_created,
+            "report_uri": self.report_uri,
+            "run_id": self.run_id,
+            "champion_version": self.champion_version,
+        }
+
+
+SEVERITY = {"ok": 0, "warn": 1, "data_quality": 2, "refresh": 3, "rebuild": 4}
+
+
+def summarise(model: str, outcomes: list[BatchOutcome], note: str | None = None) -> dict[str, Any]:
+    """One object per model for a cycle: the most severe batch's figures, and every batch."""
+    if not outcomes:
+        return {
+            "model": model,
+            "rows": 0,
+            "drift_share": None,
+            "drifted_features": [],
+            "performance": None,
+            "verdict": "ok",
+            "reasons": [note or "no new batch"],
+            "ticket": None,
+            "report_uri": None,
+            "batches": [],
+        }
+    worst = max(outcomes, key=lambda o: (SEVERITY.get(o.verdict, 0), o.batch))
+    summary = worst.to_dict()
+    summary["rows"] = sum(o.rows for o in outcomes)
+    summary["batches"] = [o.to_dict() for o in outcomes]
+    return summary
+
+
+# -- files -------------------------------------------------------------------
+
+
+def pending(folder: Path, after: str | None) -> list[Path]:
+    """CSV/Parquet files of ``folder`` named after ``after``, in name order."""
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+    return [p for p in files if after is None or p.name > after]
+
+
+def scored_dir(workspace: Workspace, model: str) -> Path:
+    return workspace.root / STATE_DIR / "monitor" / model / "scored"
+
+
+# -- the champion -----------------------------------------------------------
+
+_champions: dict[tuple[str, str, str], Champion] = {}
+_champions_lock = threading.Lock()
+
+
+def load_champion(workspace: Workspace, spec: ModelSpec) -> Champion | None:
+    """The champion's model, exact training data, holdout and estimator (cached per version)."""
+    registry = workspace.registry()
+    info = registry.alias(spec.name, CHAMPION)
+    if info is None:
+        return None
+    key = (workspace.stores.tracking_uri, spec.name, info.version)
+    with _champions_lock:
+        if key in _champions:
+            return _champions[key]
+    trail = Lineage.from_tags(info.tags, f"{spec.name} version {info.version}")
+    training = workspace.data_store().read_frame(trail.data)
+    model = registry.load_model(spec.name, CHAMPION)
+    # The reference is the champion's seeded holdout, rebuilt from the exact training
+    # data: rows of that data the model did not fit, so its predictions are honest and
+    # prediction drift compares like with like.
+    _, holdout = split_holdout(training, spec)
+    holdout = pd.concat([holdout, predict_frame(model, holdout, spec)], axis=1)
+    reference = sample_reference(holdout, spec)
+    # The baseline with its sampling error, so a drop is judged against both noises.
+    baseline = measured_performance(holdout, spec)
+    estimator = PerformanceEstimator.fit(holdout, spec)
+    champion = Champion(info, model, training, reference, holdout, baseline, estimator)
+    with _champions_lock:
+        _champions[key] = champion
+    return champion
+
+
+# -- one batch --------------------------------------------------------------
+
+
+def labelled_rows(workspace: Workspace, spec: ModelSpec, label_files: list[Path]) -> pd.DataFrame | None:
+    """Rows of earlier batches (as scored) joined with labels that arrived in ``label_files``."""
+    if not label_files:
+        return None
+    from zenops.tabular import read_table
+
+    labels = []
+    for path in label_files:
+        frame = read_table(path, label=str(path.relative_to(workspace.root)))
+        missing = [c for c in (spec.id_column, spec.target) if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{path.relative_to(workspace.root)}: label file lacks column(s) {', '.join(missing)}"
+            )
+        labels.append(frame[[spec.id_column, spec.target]])
+    scored_files = sorted(scored_dir(workspace, spec.name).glob("*.parquet"))
+    if not scored_files:
+        return None
+    scored = pd.concat([pd.read_parquet(p) for p in scored_files], ignore_index=True)
+    joined = scored.merge(pd.concat(labels, ignore_index=True), on=spec.id_column, how="inner")
+    return joined if len(joined) else None
+
+
+def score_batch(champion: Champion, frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """The batch with the champion's predictions, unless it carries its own."""
+    if PREDICTION in frame.columns:
+        return frame
+    return pd.concat([frame, predict_frame(champion.model, frame, spec)], axis=1)
+
+
+def keep_scored(workspace: Workspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame) -> None:
+    """Keep the scored rows so labels arriving later can be joined to them."""
+    folder = scored_dir(workspace, spec.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = [
+        c for c in (spec.id_column, *spec.features.all, PREDICTION, PROBABILITY) if c in scored.columns
+    ]
+    scored[columns].to_parquet(folder / f"{batch.stem}.parquet", index=False)
+
+
+def performance_figures(
+    measurement: DriftMeasurement | None,
+    estimate: PerformanceEstimate | None,
+    baseline: MeasuredPerformance | float | None,
+) -> dict[str, Any] | None:
+    if isinstance(baseline, MeasuredPerformance):
+        baseline = baseline.value
+    if measurement is not None and measurement.performance is not None:
+        perf = measurement.performance
+        return {
+            "kind": "measured",
+            "metric": perf.metric,
+            "value": perf.value,
+            "rows": perf.rows,
+            "baseline": baseline,
+        }
+    if estimate is not None:
+        return {
+            "kind": "estimated",
+            "metric": estimate.metric,
+            "value": estimate.value,
+            "method": estimate.method,
+            "baseline": baseline,
+        }
+    return None
+
+
+def process_batch(
+    workspace: Workspace,
+    spec: ModelSpec,
+    champion: Champion,
+    batch: Path,
+    label_files: list[Path],
+    state: ModelState,
+    engine: DriftEngine,
+) -> tuple[BatchOutcome, DriftMeasurement | None]:
+    """Validate, score, measure and decide one batch (records are written by the caller)."""
+    name = str(batch.relative_to(workspace.root))
+    check = check_batch(batch, spec, champion.training, label=name)
+    if not check.ok:
+        verdict = assess_problems(check, spec, previous_drift_cycles=state.drift_streak)
+        outcome = BatchOutcome(
+            model=spec.name,
+            batch=batch.name,
+            rows=0 if check.frame is None else len(check.frame),
+            verdict=verdict.status,
+            reasons=verdict.reasons,
+            champion_version=champion.info.version,
+            consecutive_drift=verdict.consecutive_drift,
+        )
+        return outcome, None
+    scored = score_batch(champion, check.frame, spec)
+    keep_scored(workspace, spec, batch, scored)
+    labelled = labelled_rows(workspace, spec, label_files)
+    measurement = engine.measure(champion.reference, scored, spec, labelled=labelled)
+    estimate = champion.estimator.estimate(scored) if champion.estimator is not None else None
+    verdict = assess(
+        measurement,
+        spec,
+        baseline=champion.baseline,
+        estimate=estimate,
+        previous_drift_cycles=state.drift_streak,
+    )
+    outcome = BatchOutcome(
+        model=spec.name,
+        batch=batch.name,
+        rows=measurement.rows,
+        verdict=verdict.status,
+        reasons=verdict.reasons,
+        drift_share=verdict.drift_share,
+        drifted_features=[{"feature": f, "p_value": p} for f, p in verdict.drifted_features],
+        performance=performance_figures(measurement, estimate, champion.baseline),
+        champion_version=champion.info.version,
+        consecutive_drift=verdict.consecutive_drift,
+    )
+    return outcome, measurement
+
+
+def next_state(state: ModelState, outcome: BatchOutcome, batch: Path, label_files: list[Path]) -> ModelState:
+    """The watermark after ``outcome`` is recorded."""
+    from dataclasses import replace
+
+    return replace(
+        state,
+        last_batch=batch.name,
+        last_labels=label_files[-1].name if label_files else state.last_labels,
+        drift_streak=outcome.consecutive_drift,
+        last_verdict=outcome.verdict,
+    )
+
+
+# -- records -----------------------------------------------------------------
+
+
+def wants_html(policy: str, outcome: BatchOutcome, previous_verdict: str | None) -> bool:
+    """Whether this batch's HTML report is stored (see ``monitoring.html_reports``)."""
+    if policy == "always":
+        return True
+    if policy == "on_alert":
+        return outcome.verdict != "ok"
+    if policy == "on_change":
+        return previous_verdict is None or previous_verdict != outcome.verdict or outcome.ticket_created
+    return False
+
+
+def record_batch(
+    workspace: Workspace,
+    spec: ModelSpec,
+    outcome: BatchOutcome,
+    measurement: DriftMeasurement | None,
+    html: bool = True,
+) -> None:
+    """An MLflow run per batch, linked to the champion, with figures and the Evidently report."""
+    import tempfile
+
+    import mlflow
+
+    registry = workspace.registry()
+    tags = {
+        lineage.MODEL: spec.name,
+        lineage.RUN_KIND: "monitoring",
+        "zenops.champion.version": outcome.champion_version or "",
+        "zenops.batch": outcome.batch,
+        "zenops.verdict": outcome.verdict,
+    }
+    with registry.start_run(spec.name, f"monitor {spec.name} {outcome.batch}", tags) as run:  # noqa: SIM117
+        with registry.errors(f"log monitoring run {run.info.run_id}"):
+            metrics: dict[str, float] = {"rows": float(outcome.rows)}
+            if outcome.drift_share is not None:
+                metrics["drift_share"] = outcome.drift_share
+            if outcome.performance and outcome.performance.get("value") is not None:
+                metrics[f"{outcome.performance['kind']}_{outcome.performance['metric']}"] = float(
+                    outcome.performance["value"]
+                )
+            if measurement is not None:
+                for column in measurement.features:
+                    if column.p_value is not None and column.p_value == column.p_value:
+                        metrics[f"drift_p.{column.column}"] = float(column.p_value)
+                    if column.effect == column.effect:
+                        metrics[f"drift_effect.{column.column}"] = float(column.effect)
+            mlflow.log_metrics(metrics)
+            mlflow.log_dict(
+                {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()},
+                "verdict.json",
+            )
+            if measurement is not None:
+                mlflow.log_text(measurement.report_json, "evidently/snapshot.json")
+                outcome.report_uri = f"{run.info.artifact_uri}/evidently/snapshot.json"
+                if html:
+                    with tempfile.TemporaryDirectory() as scratch:
+                        for path in measurement.save_html(Path(scratch) / "report.html"):
+                            mlflow.log_artifact(str(path), artifact_path="evidently")
+                    outcome.report_uri = f"{run.info.artifact_uri}/evidently/report.html"
+            outcome.run_id = run.info.run_id
+
+
+def would_open(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> bool:
+    """Whether this outcome opens a new ticket (no open one for the incident yet)."""
+    if outcome.verdict not in TICKET_VERDICTS or workspace.config.monitoring.html_reports == "never":
+        return False
+    from demand.tickets import ACTIVE
+
+    key = incident(spec, outcome.verdict)
+    active = workspace.ticket_store().list(model=spec.name, status=ACTIVE)
+    return not any(t.idempotency_key == key for t in active)
+
+
+def incident(spec: ModelSpec, verdict: str) -> str:
+    from demand.tickets import incident_key
+
+    return incident_key(spec.name, verdict, "monitoring")
+
+
+def open_ticket(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """Open the incident's ticket, or add this batch as evidence to the open one."""
+    if outcome.verdict not in TICKET_VERDICTS:
+        return
+    from demand.tickets import TicketDraft, new_ticket
+
+    config = workspace.config
+    titles = {
+        "refresh": f"Refresh {spec.name}: drift or performance drop",
+        "rebuild": f"Rebuild {spec.name}: performance lost beyond a refresh",
+        "data_quality": f"Data quality: bad batch for {spec.name}",
+    }
+    evidence = {
+        "batch": outcome.batch,
+        "verdict": outcome.verdict,
+        "reasons": outcome.reasons,
+        "drift_share": outcome.drift_share,
+        "drifted_features": outcome.drifted_features[:10],
+        "performance": outcome.performance,
+        "report_uri": outcome.report_uri,
+        "mlflow_run": outcome.run_id,
+        "champion_version": outcome.champion_version,
+    }
+    draft = TicketDraft(
+        kind=outcome.verdict,
+        title=titles[outcome.verdict],
+        model=spec.name,
+        idempotency_key=incident(spec, outcome.verdict),
+        evidence=json.loads(json.dumps(evidence, default=str)),
+    )
+    ticket = new_ticket(draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models)
+    stored, created = workspace.ticket_store().open_or_update(ticket, actor="zenops monitor")
+    outcome.ticket, outcome.ticket_created = stored.id, created
+
+
+def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """The Prefect event a deployment trigger can start a refresh from."""
+    if outcome.verdict not in ("refresh", "rebuild"):
+        return
+    from prefect.events import emit_event
+
+    emit_event(
+        event="zenops.model.degraded",
+        resource={"prefect.resource.id": f"zenops.model.{spec.name}", "prefect.resource.name": spec.name},
+        payload={
+            "model": spec.name,
+            "verdict": outcome.verdict,
+            "ticket": outcome.ticket,
+            "reasons": outcome.reasons,
+            "batch": outcome.batch,
+        },
+    )
+
+
+def monitor_one_model(workspace: Workspace, spec: ModelSpec, engine: DriftEngine) -> dict[str, Any]:
+    """Every pending batch of one model, in order; the watermark follows each recorded batch."""
+    states = MonitorStateStore(workspace.stores.tickets_url)
+    state = states.get(spec.name)
+    html_policy = workspace.config.monitoring.html_reports
+    batches = pending(workspace.path(spec.batches), state.last_batch)
+    if not batches:
+        return summarise(spec.name, [])
+    champion = load_champion(workspace, spec)
+    if champion is None:
+        return summarise(spec.name, [], note=f"no champion yet: run 'zenops train {spec.name}'")
+    outcomes = []
+    for batch in batches:
+        labels = pending(workspace.path(spec.labels), state.last_labels)
+        labels = [p for p in labels if p.name <= batch.name]
+        outcome, measurement = process_batch(workspace, spec, champion, batch, labels, state, engine)
+        html = wants_html(html_policy, outcome, state.last_verdict) or would_open(workspace, spec, outcome)
+        record_batch(workspace, spec, outcome, measurement, html=html)
+        open_ticket(workspace, spec, outcome)
+        emit_degraded(spec, outcome)
+        state = next_state(state, outcome, batch, labels)
+        crash_point("after-records")
+        states.advance(state)
+        outcomes.append(outcome)
+    return summarise(spec.name, outcomes)
+
+
+def warm_up() -> None:
+    """Import the heavy libraries once, before tasks run them in threads.
+
+    Evidently's first import is not thread-safe (two threads importing it at once
+    can see a partially initialised module), so the flow imports it up front.
+    """
+    import evidently  # noqa: F401
+    import evidently.legacy.calculations.stattests  # noqa: F401
+    import evidently.metrics  # noqa: F401
+    import evidently.presets  # noqa: F401
+    import nannyml  # noqa: F401
+
+    from drift.performance import PerformanceEstimator  # noqa: F401
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for tests of crash safety: ``ZENOPS_CRASH_AT=name`` raises here."""
+    import os
+
+    if os.environ.get("ZENOPS_CRASH_AT") == name:
+        raise ZenopsError(f"injected crash at {name}")
+
+
+def cycle_markdown(summary: dict[str, Any]) -> str:
+    """The per-model Prefect artifact: verdict, top drifted features, performance, report, ticket."""
+    lines = [f"# {summary['model']}: {summary['verdict']}", ""]
+    lines += [f"- {reason}" for reason in summary.get("reasons", [])]
+    perf = summary.get("performance")
+    if perf:
+        baseline = perf.get("baseline")
+        base = f" (holdout {baseline:.4f})" if isinstance(baseline, float) else ""
+        lines += ["", f"**Performance** ({perf['kind']}): {perf['metric']} {perf['value']:.4f}{base}"]
+    if summary.get("drift_share") is not None:
+        lines += ["", f"**Drift share**: {summary['drift_share']:.0%} of features, {summary['rows']} rows"]
+    features = summary.get("drifted_features") or []
+    if features:
+        lines += ["", "| drifted feature | p-value |", "|---|---|"]
+        lines += [f"| {f['feature']} | {f['p_value']:.2e} |" for f in features[:10]]
+    if summary.get("report_uri"):
+        lines += ["", f"Evidently report: {summary['report_uri']}"]
+    if summary.get("ticket"):
+        lines += ["", f"Ticket: #{summary['ticket']}"]
+    return "\n".join(lines) + "\n"
