@@ -89,6 +89,7 @@ def init_workspace(workspace: Workspace) -> InitReport:
         *(["zenops.yaml"] if config_missing else []),
         *([".gitignore"] if missing else []),
         *sorted(changed),
+        *pipeline_files,
     ]
     if ours:
         git.commit_paths([p for p in ours if (root / p).exists()], "zenops workspace")
