@@ -203,6 +203,37 @@ class MlflowRegistry:
             mlflow.set_tracking_uri(self.tracking_uri)
             return mlflow.sklearn.load_model(f"models:/{model}@{alias}")
 
+    def load_version(self, model: str, version: str) -> Any:
+        """The scikit-learn model of one registered version (``models:/model/version``).
+
+        Unlike :meth:`load_model` it does not follow an alias, so an alias moved by
+        someone else meanwhile cannot change which model is loaded.
+        """
+        import os
+
+        import mlflow.sklearn
+
+        os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+        with self.errors(f"load models:/{model}/{version}"):
+            mlflow.set_registry_uri(self.tracking_uri)
+            mlflow.set_tracking_uri(self.tracking_uri)
+            return mlflow.sklearn.load_model(f"models:/{model}/{version}")
+
+    def version_tags(self, model: str, version: str) -> dict[str, str]:
+        """The tags of a registered version itself (not of the run it came from)."""
+        with self.errors(f"tags of {model} version {version}"):
+            return dict(self.client.get_model_version(model, version).tags or {})
+
+    def delete_version_tag(self, model: str, version: str, key: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"untag {model} version {version}"):
+            try:
+                self.client.delete_model_version_tag(model, version, key)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+
 
 @dataclass(frozen=True)
 class LoggedTraining:

@@ -1,0 +1,304 @@
+"""Moving the aliases of a registered model, and the audit record of every move.
+
+The aliases ``champion``, ``challenger`` and ``previous-champion`` say which
+version serves, which one is on trial and which one served before. Every move is
+taken from a snapshot of the aliases (:func:`alias_snapshot`) so that it can be
+undone exactly (:func:`restore_aliases`), and checked against the champion the
+caller expects, so that a move never builds on a champion someone else has
+replaced meanwhile.
+
+The audit of a move lives in MLflow:
+
+- an *audit run* per move in the model's experiment (tag ``zenops.run`` =
+  ``alias-move``; tags ``zenops.audit.*`` name the action, versions, ticket and
+  actor; ``audit.json`` holds the reason and the evidence). Runs are never edited
+  but for ``zenops.audit.state``, which turns ``rolled-back`` if the move is undone;
+- tags on the versions themselves (``zenops.champion.*``): since when a version is
+  champion, why, on which ticket, and whom it replaced (or was replaced by).
+
+Also the MLflow side of the gate: :func:`validate_thresholds` runs
+``mlflow.validate_evaluation_results`` on evaluation results built from the
+figures the comparison measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from registry import lineage
+from registry.models import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, MlflowRegistry, experiment_name
+from zenops.errors import NotFoundError, ZenopsError
+
+ZENOPS_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
+AUDIT_RUN_KIND = "alias-move"
+AUDIT_STATE = "zenops.audit.state"
+PROMOTED = "promoted"
+ROLLED_BACK_TO = "rolled-back-to"
+
+CHAMPION_SINCE = "zenops.champion.since"
+CHAMPION_ACTION = "zenops.champion.action"
+CHAMPION_REPLACED = "zenops.champion.replaced"
+CHAMPION_TICKET = "zenops.champion.ticket"
+CHAMPION_REASON = "zenops.champion.reason"
+CHAMPION_AUDIT_RUN = "zenops.champion.audit_run"
+CHAMPION_UNTIL = "zenops.champion.until"
+CHAMPION_REPLACED_BY = "zenops.champion.replaced_by"
+VERSION_AUDIT_TAGS = (
+    CHAMPION_SINCE,
+    CHAMPION_ACTION,
+    CHAMPION_REPLACED,
+    CHAMPION_TICKET,
+    CHAMPION_REASON,
+    CHAMPION_AUDIT_RUN,
+    CHAMPION_UNTIL,
+    CHAMPION_REPLACED_BY,
+)
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of the champion: the aliases before and after, as ``{alias: version}``."""
+
+    model: str
+    action: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+    @property
+    def champion_from(self) -> str | None:
+        return self.before.get(CHAMPION)
+
+    @property
+    def champion_to(self) -> str:
+        return self.after[CHAMPION]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def alias_snapshot(registry: MlflowRegistry, model: str) -> dict[str, str]:
+    """The zenops aliases of ``model`` and the versions holding them."""
+    return {k: v for k, v in registry.aliases(model).items() if k in ZENOPS_ALIASES}
+
+
+def restore_aliases(registry: MlflowRegistry, model: str, snapshot: dict[str, str]) -> None:
+    """Put the zenops aliases back exactly as ``snapshot`` holds them (absent ones deleted)."""
+    for alias in ZENOPS_ALIASES:
+        if alias in snapshot:
+            registry.set_alias(model, alias, snapshot[alias])
+        else:
+            registry.delete_alias(model, alias)
+
+
+def promote(registry: MlflowRegistry, model: str, challenger: str, expected_champion: str) -> AliasMove:
+    """``previous-champion`` takes the champion, ``champion`` moves to ``challenger``.
+
+    The ``challenger`` alias is removed: its version now serves. Refused with
+    a :class:`ZenopsError` when the champion is not ``expected_champion``; a move that
+    fails half-way is undone.
+    """
+    before = alias_snapshot(registry, model)
+    current = before.get(CHAMPION)
+    if current != expected_champion:
+        raise ZenopsError(
+            f"{model}: the champion is version {current}, not {expected_champion} as when the refresh "
+            "started; nothing was moved"
+        )
+    with _undone_on_failure(registry, model, before):
+        registry.set_alias(model, PREVIOUS_CHAMPION, current)
+        registry.set_alias(model, CHAMPION, challenger)
+        registry.delete_alias(model, CHALLENGER)
+    after = {CHAMPION: challenger, PREVIOUS_CHAMPION: current}
+    return AliasMove(model=model, action=PROMOTED, before=before, after=after)
+
+
+def roll_back(registry: MlflowRegistry, model: str) -> AliasMove:
+    """``champion`` returns to ``previous-champion``; the replaced champion becomes previous.
+
+    So a second rollback undoes the first. The ``challenger`` alias is left alone.
+    Refused with :class:`NotFoundError` when there is no previous champion.
+    """
+    before = alias_snapshot(registry, model)
+    previous = before.get(PREVIOUS_CHAMPION)
+    if previous is None:
+        raise NotFoundError(
+            f"{model}: no previous champion to roll back to (aliases: "
+            f"{', '.join(f'{k}=v{v}' for k, v in sorted(before.items())) or 'none'})"
+        )
+    current = before.get(CHAMPION)
+    with _undone_on_failure(registry, model, before):
+        registry.set_alias(model, CHAMPION, previous)
+        if current is not None:
+            registry.set_alias(model, PREVIOUS_CHAMPION, current)
+        else:
+            registry.delete_alias(model, PREVIOUS_CHAMPION)
+    after = {k: v for k, v in before.items() if k == CHALLENGER}
+    after[CHAMPION] = previous
+    if current is not None:
+        after[PREVIOUS_CHAMPION] = current
+    return AliasMove(model=model, action=ROLLED_BACK_TO, before=before, after=after)
+
+
+@contextmanager
+def _undone_on_failure(registry: MlflowRegistry, model: str, before: dict[str, str]) -> Iterator[None]:
+    """A move interrupted half-way puts back what it had moved, then re-raises."""
+    try:
+        yield
+    except BaseException:
+        restore_aliases(registry, model, before)
+        raise
+
+
+# -- the audit ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """Where one move's audit was written, and what the version tags held before it."""
+
+    run_id: str
+    tags_before: dict[str, dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def write_audit(
+    registry: MlflowRegistry,
+    move: AliasMove,
+    *,
+    at: datetime,
+    reason: str,
+    ticket: int | None,
+    actor: str,
+    evidence: dict[str, Any],
+) -> AuditRecord:
+    """The audit run of ``move`` and the ``zenops.champion.*`` tags of the versions it touched."""
+    model = move.model
+    experiment_id = registry.ensure_experiment(model)
+    touched = [v for v in {move.champion_to, move.champion_from} if v]
+    tags_before = {
+        version: {k: v for k, v in registry.version_tags(model, version).items() if k in VERSION_AUDIT_TAGS}
+        for version in touched
+    }
+    tags = {
+        lineage.MODEL: model,
+        lineage.RUN_KIND: AUDIT_RUN_KIND,
+        "zenops.audit.action": move.action,
+        "zenops.audit.from_version": move.champion_from or "",
+        "zenops.audit.to_version": move.champion_to,
+        "zenops.audit.ticket": "" if ticket is None else str(ticket),
+        "zenops.audit.actor": actor,
+        "zenops.audit.at": at.isoformat(),
+        AUDIT_STATE: "committed",
+    }
+    record = {
+        "model": model,
+        "action": move.action,
+        "at": at.isoformat(),
+        "actor": actor,
+        "ticket": ticket,
+        "reason": reason,
+        "aliases_before": move.before,
+        "aliases_after": move.after,
+        "evidence": evidence,
+    }
+    name = f"{move.action} {model} v{move.champion_from or '-'} -> v{move.champion_to}"
+    with registry.errors(f"audit of {name}"):
+        run = registry.client.create_run(experiment_id, tags=tags, run_name=name)
+        run_id = run.info.run_id
+        registry.client.log_dict(run_id, record, "audit.json")
+        registry.client.set_terminated(run_id)
+    champion_tags = {
+        CHAMPION_SINCE: at.isoformat(),
+        CHAMPION_ACTION: move.action,
+        CHAMPION_REPLACED: move.champion_from or "",
+        CHAMPION_TICKET: "" if ticket is None else str(ticket),
+        CHAMPION_REASON: reason[:4000],
+        CHAMPION_AUDIT_RUN: run_id,
+    }
+    for key, value in champion_tags.items():
+        registry.set_version_tag(model, move.champion_to, key, value)
+    if move.champion_from and move.champion_from != move.champion_to:
+        registry.set_version_tag(model, move.champion_from, CHAMPION_UNTIL, at.isoformat())
+        registry.set_version_tag(model, move.champion_from, CHAMPION_REPLACED_BY, move.champion_to)
+    return AuditRecord(run_id=run_id, tags_before=tags_before)
+
+
+def undo_audit(registry: MlflowRegistry, model: str, record: AuditRecord) -> None:
+    """Mark the audit run ``rolled-back`` and put the version tags back as they were."""
+    with registry.errors(f"undo audit run {record.run_id}"):
+        registry.client.set_tag(record.run_id, AUDIT_STATE, "rolled-back")
+    for version, tags in record.tags_before.items():
+        for key in VERSION_AUDIT_TAGS:
+            if key in tags:
+                registry.set_version_tag(model, version, key, tags[key])
+            else:
+                registry.delete_version_tag(model, version, key)
+
+
+def audit_trail(registry: MlflowRegistry, model: str) -> list[dict[str, str]]:
+    """Every audit run of ``model``, oldest first, as its ``zenops.audit.*`` tags and run id."""
+    with registry.errors(f"audit trail of {model}"):
+        experiment = registry.client.get_experiment_by_name(experiment_name(model))
+        if experiment is None:
+            return []
+        runs = registry.client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{lineage.RUN_KIND}` = '{AUDIT_RUN_KIND}'",
+            order_by=["attributes.start_time ASC"],
+            max_results=10_000,
+        )
+    return [
+        {
+            "run_id": run.info.run_id,
+            **{k: v for k, v in run.data.tags.items() if k.startswith("zenops.audit.")},
+        }
+        for run in runs
+    ]
+
+
+# -- MLflow's validation thresholds ------------------------------------------------------
+
+
+def validate_thresholds(
+    metric: str,
+    champion: float,
+    challenger: float,
+    *,
+    margin: float,
+    greater_is_better: bool,
+) -> tuple[bool, str, dict[str, Any]]:
+    """``mlflow.validate_evaluation_results`` on the challenger against the champion.
+
+    The results are built from the figures the comparison measured on the window
+    (``mlflow.models.evaluate`` would evaluate both models again, has no baseline
+    argument, and needs neither). The threshold asks for a relative change of at
+    least ``margin`` (capped at 1, MLflow's largest); with margin 0, for no worse.
+    Returns (passed, MLflow's message, the thresholds).
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import MetricThreshold
+    from mlflow.models.evaluation import EvaluationResult
+
+    threshold = MetricThreshold(
+        min_relative_change=float(min(margin, 1.0)), greater_is_better=bool(greater_is_better)
+    )
+    described = {
+        metric: {"min_relative_change": float(min(margin, 1.0)), "greater_is_better": bool(greater_is_better)}
+    }
+    candidate = EvaluationResult(metrics={metric: float(challenger)}, artifacts={}, run_id="challenger")
+    baseline = EvaluationResult(metrics={metric: float(champion)}, artifacts={}, run_id="champion")
+    try:
+        mlflow.validate_evaluation_results(
+            validation_thresholds={metric: threshold}, candidate_result=candidate, baseline_result=baseline
+        )
+    except MlflowException as error:
+        message = " ".join(str(getattr(error, "message", error)).split())
+        return False, message, described
+    return True, f"Metric {metric} passed the validation.", described
