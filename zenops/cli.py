@@ -164,6 +164,63 @@ def monitor(
 
 
 @app.command()
+def refresh(
+    model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")],
+    ticket: Annotated[
+        int | None, typer.Option("--ticket", help="The refresh ticket this work answers.")
+    ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", help="Seconds to wait for another refresh of the model (default: no limit)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-hydrate the champion's data, retrain, compare, then promote or hand back."""
+    ws = _workspace().require()
+    ws.config.model(model)
+    if ticket is not None:
+        ws.ticket_store().get(ticket)
+    from flows.refresh import refresh_model
+
+    result = refresh_model(model=model, workspace=str(ws.root), ticket=ticket, wait_seconds=wait)
+
+    def render(data: dict[str, Any]) -> None:
+        out.print(
+            f"[bold]{data['model']}[/]: {data['decision']} — champion v{data['champion_version']}, "
+            f"challenger v{data['challenger_version']}, ticket #{data['ticket']}"
+        )
+        comparison = data.get("comparison") or {}
+        for reason in comparison.get("reasons", []):
+            out.print(f"  {reason}")
+        if data.get("rebuild_ticket"):
+            out.print(
+                f"  handed back: rebuild ticket #{data['rebuild_ticket']}, dossier {data.get('dossier')}"
+            )
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def rollback(
+    model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")], as_json: JsonOption = False
+) -> None:
+    """Restore the previous champion (with an audit record)."""
+    ws = _workspace().require()
+    ws.config.model(model)
+    from flows.refresh import rollback_flow
+
+    result = rollback_flow(model=model, workspace=str(ws.root))
+    emit(
+        result,
+        as_json,
+        lambda d: out.print(
+            f"[bold]{d['model']}[/]: champion is version {d['champion_version']} again "
+            f"(was {d['rolled_back_from']}; previous-champion now {d['previous_champion_version']})"
+        ),
+    )
+
+
+@app.command()
 def status(as_json: JsonOption = False) -> None:
     """Models, champion versions and their data versions."""
     from zenops.status import workspace_status
