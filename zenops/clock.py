@@ -8,6 +8,8 @@ the replayed time and prints the same story every run.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from zenops.errors import ConfigError
@@ -23,3 +25,17 @@ def now() -> datetime:
     except ValueError:
         raise ConfigError(f"ZENOPS_NOW: '{pinned}' is not an ISO 8601 time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def pinned(moment: datetime) -> Iterator[None]:
+    """Pin the clock to ``moment`` (naive times are UTC) for the block, then restore it."""
+    before = os.environ.get("ZENOPS_NOW")
+    os.environ["ZENOPS_NOW"] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("ZENOPS_NOW", None)
+        else:
+            os.environ["ZENOPS_NOW"] = before

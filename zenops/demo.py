@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from zenops import clock
 from zenops.errors import UsageError
 
 SEED = 42
@@ -87,6 +88,7 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
         story.say(f"git + DVC (remote {report.stores['dvc_remote']}), MLflow {report.stores['tracking_uri']}")
         story.say(f"tickets {report.stores['tickets_url']}")
 
+    demanding_gate(Workspace(root))
     workspace = Workspace(root)
     config = workspace.config
     schedule = DriftSchedule()
@@ -125,6 +127,7 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     console.print(table)
 
     monitored = replay_monitoring(workspace, story, console)
+    refreshed = refresh_models(workspace, story, console, monitored[-1]["day"])
     planned = plan_backlog(workspace, story, console, monitored[-1]["day"])
 
     elapsed = time.perf_counter() - started
@@ -134,6 +137,7 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
         "workspace": str(root),
         "trained": trained,
         "monitoring": monitored,
+        "refresh": refreshed,
         "plan": planned,
         "timings": story.timings,
         "seconds": round(elapsed, 1),
@@ -147,7 +151,7 @@ VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refresh": "bold magenta", "re
 def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[dict[str, Any]]:
     """Drop the production batches day by day and run one monitoring cycle per day.
 
-    The clock is pinned to each replayed day (``ZENOPS_NOW``), so tickets carry the
+    The clock is pinned to each replayed day (:func:`zenops.clock.pinned`), so tickets carry the
     replayed dates and the story is the same every run.
     """
     from datetime import datetime, time, timedelta
@@ -168,8 +172,6 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
         table.add_column(spec.name)
     with story.step(f"Monitor {STREAM_DAYS} production days (Prefect flow 'monitor-models')"):
         for index, day in enumerate(days):
-            moment = datetime.combine(day + timedelta(days=1), time(6, 0))
-            os.environ["ZENOPS_NOW"] = moment.isoformat() + "+00:00"
             for spec in config.models:
                 write_stream(
                     streams[spec.name], workspace.path(spec.batches), workspace.path(spec.labels), through=day
@@ -177,10 +179,10 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
                 if (spec.name, index) == MALFORMED[:2]:
                     path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"
                     write_malformed(path, spec.name, MALFORMED[2], seed=SEED, day=day)
-            result = run_cycle(workspace)
+            with clock.pinned(datetime.combine(day + timedelta(days=1), time(6, 0))):
+                result = run_cycle(workspace)
             table.add_row(f"{index:>2}  {day.isoformat()}", *(day_cell(row) for row in result["models"]))
             cycles.append({"day": day.isoformat(), "models": result["models"]})
-        os.environ.pop("ZENOPS_NOW", None)
     console.print(table)
     return cycles
 
@@ -265,15 +267,16 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
 
     from demand.tickets import TicketDraft, new_ticket
     from flows.plan import run_plan
-    from zenops import clock
     from zenops.cli import render_plan
 
-    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(9, 0))
-    os.environ["ZENOPS_NOW"] = moment.isoformat() + "+00:00"
     config = workspace.config
     store = workspace.ticket_store()
     plans: dict[str, Any] = {}
-    with story.step("Add the team's backlog and plan all open tickets (Prefect flow 'plan-demand')"):
+    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(9, 0))
+    with (
+        story.step("Add the team's backlog and plan all open tickets (Prefect flow 'plan-demand')"),
+        clock.pinned(moment),
+    ):
         ids = []
         for item in BACKLOG:
             draft = TicketDraft(sla="silver", **item)  # type: ignore[arg-type]
@@ -303,5 +306,55 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
         plans["crisis"] = run_plan(workspace, crisis=True)
     render_plan(plans["normal"], console)
     render_plan(plans["crisis"], console)
-    os.environ.pop("ZENOPS_NOW", None)
     return plans
+
+
+# The demand-forecast gate asks more than fresh data can give, so its refresh is
+# handed back to the data scientists with a dossier.
+DEMANDING_GATE = ("demand-forecast", 0.5)
+
+
+def demanding_gate(workspace: Any) -> None:
+    """Set the demo's demanding promotion margin in zenops.yaml (before any training)."""
+    import yaml
+
+    config = yaml.safe_load(workspace.config_path.read_text())
+    for model in config["models"]:
+        if model["name"] == DEMANDING_GATE[0]:
+            model["promotion"] = {"margin": DEMANDING_GATE[1]}
+    workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def refresh_models(workspace: Any, story: Story, console: Console, last_day: str) -> list[dict[str, Any]]:
+    """Answer each model's open refresh ticket: promote, or hand back with a dossier."""
+    from datetime import date, datetime, time, timedelta
+
+    from demand.tickets import ACTIVE
+    from flows.refresh import refresh_model
+
+    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(8, 0))
+    results = []
+    store = workspace.ticket_store()
+    with story.step("Refresh each drifted model (Prefect flow 'refresh-model')"), clock.pinned(moment):
+        story.say(
+            f"{DEMANDING_GATE[0]}'s promotion gate asks for a {DEMANDING_GATE[1]:.0%} better metric "
+            "(promotion.margin in zenops.yaml), more than fresh data can give"
+        )
+        for spec in workspace.config.models:
+            tickets = store.list(model=spec.name, kind="refresh", status=ACTIVE)
+            ticket = tickets[0].id if tickets else None
+            result = refresh_model(model=spec.name, workspace=str(workspace.root), ticket=ticket)
+            results.append(result)
+            comparison = result.get("comparison") or {}
+            boot = comparison.get("bootstrap") or {}
+            figures = ""
+            if boot:
+                figures = (
+                    f" — {boot['metric']} champion {boot['champion']:.3f}, "
+                    f"challenger {boot['challenger']:.3f} on {boot['rows']} recent rows"
+                )
+            line = f"{spec.name}: [bold]{result['decision']}[/]{figures} (ticket #{result['ticket']})"
+            if result.get("rebuild_ticket"):
+                line += f"; rebuild ticket #{result['rebuild_ticket']} with a dossier for the data scientists"
+            story.say(line)
+    return results
