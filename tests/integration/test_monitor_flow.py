@@ -36,6 +36,31 @@ def replay(
         yield index, summary
 
 
+def prefect_api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+def degraded_event(api: str, model: str, timeout: float = 30.0) -> dict:
+    """The newest ``zenops.model.degraded`` event of ``model`` stored by the Prefect API."""
+    import time as clock
+
+    import httpx
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all()
+    body = {"filter": {"event": {"name": ["zenops.model.degraded"]}, "order": "DESC"}, "limit": 10}
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
+        found = httpx.post(f"{api}/events/filter", json=body, timeout=10).json().get("events", [])
+        found = [e for e in found if e["resource"].get("prefect.resource.id") == f"zenops.model.{model}"]
+        if found:
+            return found[0]
+        clock.sleep(0.5)
+    raise AssertionError(f"no zenops.model.degraded event for {model} within {timeout} s")
+
+
 def tickets(workspace: Workspace):
     return workspace.ticket_store().list(model=MODEL)
 
@@ -66,6 +91,10 @@ def test_covariate_drift_opens_a_refresh_ticket_within_a_few_cycles(trained: Wor
     runs = client.search_runs([experiment.experiment_id], filter_string="tags.`zenops.run` = 'monitoring'")
     assert runs and all(run.data.tags["zenops.champion.version"] == "1" for run in runs)
     assert any("drift_share" in run.data.metrics for run in runs)
+    # The degradation reached the Prefect API as an event a deployment trigger can match.
+    event = degraded_event(prefect_api_url(), MODEL)
+    assert event["resource"]["prefect.resource.id"] == f"zenops.model.{MODEL}"
+    assert event["payload"]["verdict"] == "refresh" and event["payload"]["ticket"] == ticket.id
 
 
 def test_concept_drift_opens_a_ticket_once_labels_arrive(trained: Workspace, monkeypatch) -> None:
