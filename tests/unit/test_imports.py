@@ -31,7 +31,11 @@ def test_importing_every_module_changes_nothing(tmp_path: Path) -> None:
     home.mkdir()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT % (PACKAGES,)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT % (PACKAGES,)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
