@@ -192,16 +192,7 @@ class MlflowRegistry:
 
     def load_model(self, model: str, alias: str = CHAMPION) -> Any:
         """The scikit-learn model behind ``models:/model@alias``."""
-        import os
-
-        import mlflow.sklearn
-
-        # zenops loads only the models it logged itself, from its own store (skops format).
-        os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-        with self.errors(f"load models:/{model}@{alias}"):
-            mlflow.set_registry_uri(self.tracking_uri)
-            mlflow.set_tracking_uri(self.tracking_uri)
-            return mlflow.sklearn.load_model(f"models:/{model}@{alias}")
+        return self._load(f"models:/{model}@{alias}")
 
     def load_version(self, model: str, version: str) -> Any:
         """The scikit-learn model of one registered version (``models:/model/version``).
@@ -209,15 +200,19 @@ class MlflowRegistry:
         Unlike :meth:`load_model` it does not follow an alias, so an alias moved by
         someone else meanwhile cannot change which model is loaded.
         """
+        return self._load(f"models:/{model}/{version}")
+
+    def _load(self, uri: str) -> Any:
         import os
 
         import mlflow.sklearn
 
+        # zenops loads only the models it logged itself, from its own store (skops format).
         os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-        with self.errors(f"load models:/{model}/{version}"):
+        with self.errors(f"load {uri}"):
             mlflow.set_registry_uri(self.tracking_uri)
             mlflow.set_tracking_uri(self.tracking_uri)
-            return mlflow.sklearn.load_model(f"models:/{model}/{version}")
+            return mlflow.sklearn.load_model(uri)
 
     def version_tags(self, model: str, version: str) -> dict[str, str]:
         """The tags of a registered version itself (not of the run it came from)."""
