@@ -1,9 +1,13 @@
 """The monitoring flow: one cycle over every model (or those named).
 
-One task run per model, tagged with the model's name, run concurrently by the
-flow's task runner; each task processes the model's pending batches in order.
-A model's failure fails its task, not the others'; the flow then fails with the
-names of the models that did.
+One task run per model, tagged with the model's name, fanned out on the task
+runner ``monitoring.runner`` chooses (threads, processes or Dask; see
+:mod:`flows.runners`), whether the flow runs from the command line, a deployment
+or ``zenops serve``. Each task processes the model's pending batches in order,
+holding the model's monitoring limit so two overlapping cycles never process a
+batch twice. A task that meets a store failure is tried again
+(``monitoring.retries``); a model's failure fails its task, not the others'; the
+flow then fails with the names of the models that did and each one's error.
 """
 
 from __future__ import annotations
@@ -14,25 +18,37 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
-from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.concurrency import ensure_limits, holding, monitor_limit
+from flows.retries import store_retries
+from flows.runners import describe, task_runner
 from zenops import monitoring
 from zenops.errors import ZenopsError
 from zenops.workspace import Workspace
 
 
-@task(name="monitor-model", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+@task(name="monitor-model", cache_policy=NO_CACHE)
 def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     from drift.engine import EvidentlyEngine
 
+    monitoring.warm_up()
     spec = workspace.config.model(model)
-    summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine())
+    with holding(monitor_limit(model), f"monitor {model}"):
+        summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine())
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),
         description=f"Monitoring of {model}",
     )
     return summary
+
+
+def failure_message(state: Any) -> str:
+    """The error a failed task ended with, in one line."""
+    error = state.data if isinstance(getattr(state, "data", None), BaseException) else None
+    if isinstance(error, ZenopsError):
+        return str(error)
+    return " ".join(str(state.message or state.name).split())
 
 
 @flow(name="monitor-models", flow_run_name="monitor {workspace_name}")
@@ -44,15 +60,24 @@ def monitor_models(
     names = models or [spec.name for spec in ws.config.models]
     for name in names:
         ws.config.model(name)  # unknown names fail the flow before any work
-    monitoring.warm_up()
-    futures = {name: monitor_model.with_options(tags=[f"model:{name}"]).submit(ws, name) for name in names}
-    wait(list(futures.values()))
-    results, failed = [], []
-    for name, future in futures.items():
-        if future.state.is_completed():
-            results.append(future.result())
-        else:
-            failed.append(name)
+    ensure_limits({monitor_limit(name): 1 for name in names})
+    settings = ws.config.monitoring
+    retries = store_retries(settings.retries, settings.retry_delay_s)
+    results, failed = [], {}
+    with task_runner(settings) as runner:
+        futures = {
+            name: runner.submit(
+                monitor_model.with_options(tags=[f"model:{name}"], **retries),
+                parameters={"workspace": ws, "model": name},
+            )
+            for name in names
+        }
+        wait(list(futures.values()))
+        for name, future in futures.items():
+            if future.state.is_completed():
+                results.append(future.result())
+            else:
+                failed[name] = failure_message(future.state)
     create_table_artifact(
         key="monitor-cycle",
         table=[
@@ -64,17 +89,19 @@ def monitor_models(
                 "ticket": r["ticket"],
             }
             for r in results
+        ]
+        + [
+            {"model": name, "rows": None, "verdict": "failed", "drift_share": None, "ticket": None}
+            for name in failed
         ],
-        description="Monitoring cycle: one row per model",
+        description=f"Monitoring cycle ({describe(settings)}): one row per model",
     )
     if failed:
-        errors = "; ".join(f"{name}: {futures[name].state.message}" for name in failed)
+        errors = "; ".join(f"{name}: {message}" for name, message in failed.items())
         raise ZenopsError(f"monitoring failed for {', '.join(failed)} ({errors})")
     return {"models": results}
 
 
 def run_cycle(workspace: Workspace, models: list[str] | None = None) -> dict:
-    """One cycle now, with the task runner the workspace configures."""
-    workers = workspace.config.monitoring.workers
-    configured = monitor_models.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
-    return configured(workspace=str(workspace.root), models=models, workspace_name=workspace.root.name)
+    """One cycle now, on the task runner the workspace configures."""
+    return monitor_models(workspace=str(workspace.root), models=models, workspace_name=workspace.root.name)

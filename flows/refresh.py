@@ -32,9 +32,6 @@ refresh takes it up again). A superseded refresh leaves it alone.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from prefect import flow, task
@@ -42,98 +39,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.transactions import Transaction, get_transaction, transaction
 
+from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
+from flows.retries import STORE_RETRIES
 from zenops import refresh as steps
-from zenops.config import ModelSpec, ZenopsConfig
-from zenops.errors import StoreError, ZenopsError
+from zenops.config import ModelSpec
 from zenops.workspace import Workspace
 
-TRAINING_LIMIT = "zenops-training"
-
-
-def refresh_limit(model: str) -> str:
-    """The global concurrency limit that serialises refreshes (and rollbacks) of ``model``."""
-    return f"zenops-refresh-{model}"
-
-
-def training_slots(config: ZenopsConfig) -> int:
-    """The ``zenops-training`` limit: the smallest ``promotion.training_slots`` of any model."""
-    return min((spec.promotion.training_slots for spec in config.models), default=2)
-
-
-def store_errors_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a failed task unless it failed with a zenops error that is not a store's."""
-    error = state.data if isinstance(state.data, BaseException) else None
-    return not isinstance(error, ZenopsError) or isinstance(error, StoreError)
-
-
-STORE_RETRIES: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": 2,
-    "retry_condition_fn": store_errors_only,
-}
-
-
-# -- global concurrency limits ----------------------------------------------------------
-
-
-def ensure_limits(workspace: Workspace, model: str) -> dict[str, int]:
-    """Create (or correct) the model's refresh limit and the training limit; idempotent."""
-    from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    wanted = {refresh_limit(model): 1, TRAINING_LIMIT: training_slots(workspace.config)}
-    try:
-        with get_client(sync_client=True) as client:
-            for name, limit in wanted.items():
-                try:
-                    existing = client.read_global_concurrency_limit_by_name(name)
-                except ObjectNotFound:
-                    try:
-                        client.create_global_concurrency_limit(
-                            GlobalConcurrencyLimitCreate(name=name, limit=limit)
-                        )
-                        continue
-                    except ObjectAlreadyExists:  # another run created it meanwhile
-                        existing = client.read_global_concurrency_limit_by_name(name)
-                if existing.limit != limit or not existing.active:
-                    client.update_global_concurrency_limit(
-                        name, GlobalConcurrencyLimitUpdate(limit=limit, active=True)
-                    )
-    except (ObjectNotFound, ObjectAlreadyExists) as error:
-        raise StoreError(f"Prefect API: cannot set up concurrency limits {sorted(wanted)}: {error}") from None
-    except Exception as error:
-        if isinstance(error, ZenopsError):
-            raise
-        raise StoreError(f"Prefect API: cannot set up concurrency limits {sorted(wanted)}: {error}") from None
-    return wanted
-
-
-@contextmanager
-def holding(
-    name: str, what: str, wait_seconds: float | None = None, waited: dict[str, float] | None = None
-) -> Iterator[None]:
-    """Hold one slot of the global concurrency limit ``name`` (which must exist).
-
-    ``waited``, if given, receives the seconds spent acquiring the slot under ``name``.
-    """
-    from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
-    from prefect.concurrency.sync import concurrency
-
-    started = time.perf_counter()
-    try:
-        with concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True):
-            if waited is not None:
-                waited[name] = round(time.perf_counter() - started, 3)
-            yield
-    except TimeoutError:
-        raise ZenopsError(
-            f"{what}: gave up after {wait_seconds:g} s waiting for the concurrency limit '{name}' "
-            "(another run holds it)"
-        ) from None
-    except ConcurrencySlotAcquisitionError as error:
-        raise StoreError(f"{what}: cannot acquire the concurrency limit '{name}': {error}") from None
-
+__all__ = ["TRAINING_LIMIT", "ensure_limits", "holding", "refresh_limit", "refresh_model", "rollback_flow"]
 
 # -- tasks -------------------------------------------------------------------------------
 
@@ -278,7 +190,7 @@ def refresh_model(
 
     ws = Workspace(workspace)
     spec = ws.config.model(model)
-    ensure_limits(ws, model)
+    ensure_limits(refresh_limits(ws.config, model))
     started = read_champion(ws, spec)
     waits: dict[str, float] = {}
     with holding(refresh_limit(model), f"refresh {model}", wait_seconds, waited=waits):
@@ -389,7 +301,7 @@ def rollback_model(model: str, workspace: str, wait_seconds: float | None = None
     """
     ws = Workspace(workspace)
     ws.config.model(model)
-    ensure_limits(ws, model)
+    ensure_limits(refresh_limits(ws.config, model))
     with holding(refresh_limit(model), f"rollback {model}", wait_seconds):
         return steps.rollback(ws, model)
 

@@ -12,12 +12,11 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.retries import STORE_RETRIES
 from zenops import train as steps
 from zenops.config import ModelSpec
 from zenops.pipeline import pipeline_params, write_metrics
 from zenops.workspace import Workspace
-
-STORE_RETRIES = {"retries": 2, "retry_delay_seconds": 2}
 
 
 @task(name="snapshot-training-data", cache_policy=NO_CACHE, **STORE_RETRIES)

@@ -462,19 +462,24 @@ def monitor_one_model(workspace: Workspace, spec: ModelSpec, engine: DriftEngine
     return summarise(spec.name, outcomes)
 
 
+_warm_lock = threading.Lock()
+
+
 def warm_up() -> None:
-    """Import the heavy libraries once, before tasks run them in threads.
+    """Import the heavy libraries once per process, before a task uses them.
 
     Evidently's first import is not thread-safe (two threads importing it at once
-    can see a partially initialised module), so the flow imports it up front.
+    can see a partially initialised module), so every monitoring task calls this
+    first: under a lock, the first caller of a process imports, the others wait.
     """
-    import evidently  # noqa: F401
-    import evidently.legacy.calculations.stattests  # noqa: F401
-    import evidently.metrics  # noqa: F401
-    import evidently.presets  # noqa: F401
-    import nannyml  # noqa: F401
+    with _warm_lock:
+        import evidently  # noqa: F401
+        import evidently.legacy.calculations.stattests  # noqa: F401
+        import evidently.metrics  # noqa: F401
+        import evidently.presets  # noqa: F401
+        import nannyml  # noqa: F401
 
-    from drift.performance import PerformanceEstimator  # noqa: F401
+        from drift.performance import PerformanceEstimator  # noqa: F401
 
 
 def crash_point(name: str) -> None:

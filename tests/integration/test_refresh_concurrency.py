@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from flows.refresh import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_model
+from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
+from flows.refresh import refresh_model
 from registry.models import CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import audit_trail
 from tests.integration.test_refresh_flow import MODEL, drifted_workspace, open_refresh_ticket, versions
@@ -40,7 +41,7 @@ def completed_task_runs(name: str) -> int:
 def test_two_refreshes_of_one_model_at_once_promote_exactly_once(prefect_api, workspace: Workspace) -> None:
     drifted = drifted_workspace(workspace)
     open_refresh_ticket(drifted)
-    ensure_limits(drifted, MODEL)
+    ensure_limits(refresh_limits(drifted.config, MODEL))
     results: list[dict] = []
     errors: list[BaseException] = []
 
@@ -74,7 +75,7 @@ def test_two_refreshes_of_one_model_at_once_promote_exactly_once(prefect_api, wo
 
 def test_a_second_refresh_gives_up_after_its_wait(prefect_api, workspace: Workspace) -> None:
     drifted = drifted_workspace(workspace, days=3)
-    ensure_limits(drifted, MODEL)
+    ensure_limits(refresh_limits(drifted.config, MODEL))
     with holding(refresh_limit(MODEL), "test"), pytest.raises(ZenopsError, match="gave up after 1 s"):
         refresh_model(model=MODEL, workspace=str(drifted.root), wait_seconds=1)
     assert versions(drifted) == ["1"]
