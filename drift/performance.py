@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -213,23 +214,33 @@ def _prepare(
     return out.reset_index(drop=True)
 
 
+_NANNYML_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def _nannyml_quietly(failure: str) -> Iterator[None]:
-    """Silence NannyML's warnings and logs, keep text columns as objects, translate its errors."""
-    logger = logging.getLogger("nannyml")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), pd.option_context("future.infer_string", False):
-            warnings.simplefilter("ignore")
-            yield
-    except DataError:
-        raise
-    except Exception as error:  # NannyML wraps most failures in its own exceptions
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"{failure} ({first})") from error
-    finally:
-        logger.setLevel(level)
+    """Silence NannyML's warnings and logs, keep text columns as objects, translate its errors.
+
+    The pandas option and the warning filters are process-wide, so NannyML runs one
+    call at a time: a thread restoring the option while another still fits would
+    hand LightGBM Arrow strings, and the fit would fail (seen with two models
+    monitored on two threads).
+    """
+    with _NANNYML_LOCK:
+        logger = logging.getLogger("nannyml")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings(), pd.option_context("future.infer_string", False):
+                warnings.simplefilter("ignore")
+                yield
+        except DataError:
+            raise
+        except Exception as error:  # NannyML wraps most failures in its own exceptions
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise DataError(f"{failure} ({first})") from error
+        finally:
+            logger.setLevel(level)
 
 
 def _plain(value: Any) -> Any:
