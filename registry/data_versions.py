@@ -152,7 +152,13 @@ class DvcDataStore:
                 version.path, repo=str(self.root), rev=version.rev, remote=REMOTE_NAME, mode="rb"
             ) as handle:
                 data = handle.read()
-        except (DvcException, FileNotFoundError) as error:
+        except (DvcException, FileNotFoundError, OSError) as error:
+            problem = self.remote_problem()
+            if problem is not None:
+                raise StoreError(
+                    f"DVC remote {self.remote_url}: unreachable ({problem}); "
+                    f"cannot restore {version.path}@{version.rev[:10]}"
+                ) from None
             raise LineageError(
                 f"{version.path}@{version.rev[:10]}: cannot restore from DVC ({error})"
             ) from None
@@ -162,6 +168,24 @@ class DvcDataStore:
                 f"{version.path}@{version.rev[:10]}: md5 {actual} does not match the recorded {version.md5}"
             )
         return data
+
+    def remote_problem(self) -> str | None:
+        """Why the default remote cannot be reached now, or None when it answers.
+
+        Tells a store that is down (a missing mount, a server that does not answer:
+        worth another try later) from content that is missing from a remote that
+        answers (lost data: a lineage error).
+        """
+        try:
+            with self._repo() as repo:
+                remote = repo.cloud.get_remote(REMOTE_NAME)  # type: ignore[attr-defined]
+                if not remote.fs.exists(remote.path):
+                    return f"{remote.path} does not exist"
+        except StoreError as error:
+            return str(error)
+        except Exception as error:  # the remote's own client failed: it is not reachable
+            return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        return None
 
     def read_frame(self, version: DataVersion):  # -> pandas.DataFrame
         """The version's content as a DataFrame (CSV or Parquet by extension)."""

@@ -9,6 +9,7 @@ the registered model carries the model's name and the aliases ``champion``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,12 +44,41 @@ def experiment_name(model: str) -> str:
     return f"zenops/{model}"
 
 
+#: MLflow's HTTP client settings zenops starts from, unless the environment sets them:
+#: a request to a tracking server is retried twice, not MLflow's seven times over about
+#: four minutes, because the task that made it is itself retried (``monitoring.retries``),
+#: so a server that is down fails the task in seconds, with a message naming it. And the
+#: client does not print a "View run" link on stdout, which belongs to ``--json`` output.
+HTTP_DEFAULTS = {
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+_CONNECTION_FAILURE = re.compile(r"\[Errno -?\d+\] ([^\"')(]+)|(Read timed out|timed out|RemoteDisconnected)")
+
+
+def unreachable(message: str) -> str | None:
+    """The reason in an MLflow client message about a server it could not reach, or None."""
+    if "Max retries exceeded" not in message and "Failed to establish" not in message:
+        return None
+    found = _CONNECTION_FAILURE.search(message)
+    return (found.group(1) or found.group(2)).strip() if found else "no answer"
+
+
 class MlflowRegistry:
     """Logs runs and manages registered models in one MLflow tracking store."""
 
     def __init__(self, tracking_uri: str, artifact_root: str) -> None:
+        import os
+
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
+        if tracking_uri.startswith(("http://", "https://")):
+            for name, value in HTTP_DEFAULTS.items():
+                os.environ.setdefault(name, value)
 
     @property
     def client(self):  # -> mlflow.MlflowClient
@@ -66,6 +96,9 @@ class MlflowRegistry:
         except MlflowException as error:
             code = getattr(error, "error_code", "")
             first = str(error.message if hasattr(error, "message") else error).splitlines()[0]
+            down = unreachable(first)
+            if down:
+                raise StoreError(f"MLflow {self._where()}: unreachable ({down}) during {what}") from None
             if code == "RESOURCE_DOES_NOT_EXIST":
                 raise NotFoundError(f"MLflow {self._where()}: {what}: {first}") from None
             raise StoreError(f"MLflow {self._where()}: {what}: {first}") from None
@@ -115,6 +148,25 @@ class MlflowRegistry:
             with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
                 yield run
 
+    def runs_tagged(self, model: str, tags: dict[str, str]) -> list[str]:
+        """Ids of the live runs of ``model``'s experiment that carry every one of ``tags``."""
+        experiment_id = self.ensure_experiment(model)
+        terms = []
+        for key, value in tags.items():
+            if "'" in value or "`" in key:
+                raise StoreError(f"MLflow {self._where()}: cannot search runs by tag {key}={value!r}")
+            terms.append(f"tags.`{key}` = '{value}'")
+        with self.errors(f"search runs of {model}"):
+            found = self.client.search_runs(
+                [experiment_id], filter_string=" and ".join(terms), max_results=1000
+            )
+            return [run.info.run_id for run in found]
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted (MLflow keeps it, restorable, until garbage collection)."""
+        with self.errors(f"delete run {run_id}"):
+            self.client.delete_run(run_id)
+
     # -- registered models and aliases --------------------------------------
 
     def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
@@ -127,7 +179,12 @@ class MlflowRegistry:
             except MlflowException as error:
                 if getattr(error, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
                     raise
-            version = self.client.create_model_version(model, model_uri, run_id=run_id, tags=tags)
+            # A tracking server checks that a logged model's URI (models:/m-<id>) names the
+            # logged model the version comes from; a database store does not ask.
+            model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+            version = self.client.create_model_version(
+                model, model_uri, run_id=run_id, tags=tags, model_id=model_id
+            )
             return str(version.version)
 
     def alias(self, model: str, alias: str) -> ModelVersionInfo | None:

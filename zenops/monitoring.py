@@ -326,11 +326,17 @@ def record_batch(
     import mlflow
 
     registry = workspace.registry()
+    identity = {lineage.RUN_KIND: "monitoring", "zenops.batch": outcome.batch}
+    # The watermark has not passed this batch, so a run already logged for it comes from
+    # an attempt that did not finish (a crash, a store that failed before the ticket was
+    # stored): it is replaced, so each processed batch has exactly one monitoring run.
+    if "'" not in outcome.batch:
+        for stale in registry.runs_tagged(spec.name, identity):
+            registry.delete_run(stale)
     tags = {
         lineage.MODEL: spec.name,
-        lineage.RUN_KIND: "monitoring",
+        **identity,
         "zenops.champion.version": outcome.champion_version or "",
-        "zenops.batch": outcome.batch,
         "zenops.verdict": outcome.verdict,
     }
     with registry.start_run(spec.name, f"monitor {spec.name} {outcome.batch}", tags) as run:  # noqa: SIM117
@@ -349,6 +355,7 @@ def record_batch(
                     if column.effect == column.effect:
                         metrics[f"drift_effect.{column.column}"] = float(column.effect)
             mlflow.log_metrics(metrics)
+            crash_point("during-record")
             mlflow.log_dict(
                 {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()},
                 "verdict.json",
@@ -417,20 +424,36 @@ def open_ticket(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) ->
 
 
 def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
-    """The Prefect event a deployment trigger can start a refresh from."""
-    if outcome.verdict not in ("refresh", "rebuild"):
+    """The Prefect event a deployment trigger starts a refresh from, once per incident.
+
+    Emitted when a ``refresh`` or ``rebuild`` verdict opens its ticket (a repeat of
+    the incident only adds evidence to the ticket, so it starts nothing again). The
+    resource carries the verdict and ticket as labels, so a trigger may match on
+    them; ``refresh_ticket`` is the ticket when it is a refresh ticket, for the
+    refresh deployment to work on (a rebuild verdict's refresh opens its own).
+    """
+    if outcome.verdict not in ("refresh", "rebuild") or not outcome.ticket_created:
         return
     from prefect.events import emit_event
 
     emit_event(
         event="zenops.model.degraded",
-        resource={"prefect.resource.id": f"zenops.model.{spec.name}", "prefect.resource.name": spec.name},
+        resource={
+            "prefect.resource.id": f"zenops.model.{spec.name}",
+            "prefect.resource.name": spec.name,
+            "zenops.verdict": outcome.verdict,
+            "zenops.ticket": str(outcome.ticket),
+        },
         payload={
             "model": spec.name,
             "verdict": outcome.verdict,
             "ticket": outcome.ticket,
+            "refresh_ticket": outcome.ticket if outcome.verdict == "refresh" else None,
             "reasons": outcome.reasons,
             "batch": outcome.batch,
+            "champion_version": outcome.champion_version,
+            "report_uri": outcome.report_uri,
+            "mlflow_run": outcome.run_id,
         },
     )
 

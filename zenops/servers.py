@@ -1,0 +1,244 @@
+"""Local servers on loopback for one workspace: a Prefect server and an MLflow tracking server.
+
+``zenops server`` starts both as child processes and stops them together:
+
+- the Prefect server (``prefect server start``) keeps its database in the
+  workspace's ``.zenops/prefect`` folder, serves the UI, and runs the services
+  that schedule deployments and fire event triggers;
+- the MLflow tracking server (``mlflow server``) serves the workspace's own
+  tracking store (``stores.tracking_uri``, SQLite by default) and artifact root,
+  so the runs logged before keep their history.
+
+Each server's output goes to ``.zenops/logs/NAME.log``; a server that does not
+answer its health check in time is a :class:`StoreError` with the end of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zenops.errors import StoreError, UsageError
+from zenops.workspace import STATE_DIR, StoreUrls, Workspace
+
+HOST = "127.0.0.1"
+PREFECT_PORT = 4200
+MLFLOW_PORT = 5000
+STARTUP_SECONDS = 120.0
+
+
+@dataclass
+class Server:
+    """One running server: what it is, where it answers, its process and log."""
+
+    name: str
+    url: str
+    health: str
+    process: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, grace: float = 15.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+        if not self.alive():
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=grace)
+
+
+@dataclass
+class LocalServers:
+    """The servers of one workspace, and the settings that point zenops at them."""
+
+    servers: list[Server] = field(default_factory=list)
+
+    def by_name(self, name: str) -> Server | None:
+        return next((s for s in self.servers if s.name == name), None)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables that make zenops, Prefect and MLflow clients use these servers."""
+        env = {}
+        prefect = self.by_name("prefect")
+        if prefect is not None:
+            env["PREFECT_API_URL"] = f"{prefect.url}/api"
+        mlflow = self.by_name("mlflow")
+        if mlflow is not None:
+            env["ZENOPS_TRACKING_URI"] = mlflow.url
+        return env
+
+    def stop(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+
+
+def _free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) != 0
+
+
+def _log_tail(log: Path, lines: int = 12) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:] if line.strip())
+
+
+def wait_healthy(server: Server, timeout: float = STARTUP_SECONDS) -> None:
+    """Wait until ``server`` answers its health check; a StoreError if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise StoreError(
+                f"the {server.name} server exited with code {server.process.returncode} "
+                f"before answering at {server.url} (log {server.log}: {_log_tail(server.log)})"
+            )
+        try:
+            with urllib.request.urlopen(server.health, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise StoreError(
+        f"the {server.name} server did not answer at {server.health} within {timeout:g} s "
+        f"(log {server.log}: {_log_tail(server.log)})"
+    )
+
+
+def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def _quiet_environment() -> dict[str, str]:
+    from zenops.offline import OFFLINE_ENVIRONMENT
+
+    env = {**os.environ, **{k: v for k, v in OFFLINE_ENVIRONMENT.items() if k not in os.environ}}
+    return env
+
+
+def start_prefect(workspace: Workspace, host: str = HOST, port: int = PREFECT_PORT) -> Server:
+    """A Prefect server on ``host:port`` whose database lives in the workspace."""
+    if not _free(host, port):
+        raise UsageError(f"--prefect-port: {host}:{port} is already in use")
+    home = workspace.root / STATE_DIR / "prefect"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"http://{host}:{port}"
+    env = _quiet_environment()
+    env.pop("PREFECT_API_URL", None)
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_UI_API_URL": f"{url}/api",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        }
+    )
+    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    log = workspace.root / STATE_DIR / "logs" / "prefect-server.log"
+    process = _launch("prefect", argv, env, workspace.root, log)
+    return Server("prefect", url, f"{url}/api/health", process, log)
+
+
+def start_mlflow(
+    workspace: Workspace, host: str = HOST, port: int = MLFLOW_PORT, stores: StoreUrls | None = None
+) -> Server:
+    """An MLflow tracking server on ``host:port`` over the workspace's tracking store.
+
+    ``stores`` (default: the workspace's, as resolved now) names the tracking store
+    and artifact root the server serves.
+    """
+    stores = stores or workspace.stores
+    if stores.tracking_uri.startswith(("http://", "https://", "databricks")):
+        raise UsageError(
+            f"stores.tracking_uri: {stores.tracking_uri} is already a tracking server; "
+            "nothing to serve (use --no-mlflow)"
+        )
+    if not _free(host, port):
+        raise UsageError(f"--mlflow-port: {host}:{port} is already in use")
+    url = f"http://{host}:{port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        stores.tracking_uri,
+        "--default-artifact-root",
+        stores.artifact_root,
+        "--workers",
+        "1",
+    ]
+    log = workspace.root / STATE_DIR / "logs" / "mlflow-server.log"
+    process = _launch("mlflow", argv, _quiet_environment(), workspace.root, log)
+    return Server("mlflow", url, f"{url}/health", process, log)
+
+
+def start_servers(
+    workspace: Workspace,
+    host: str = HOST,
+    prefect_port: int | None = PREFECT_PORT,
+    mlflow_port: int | None = MLFLOW_PORT,
+    timeout: float = STARTUP_SECONDS,
+) -> LocalServers:
+    """Start the servers asked for (a port of None: not that one) and wait until both answer."""
+    started = LocalServers()
+    try:
+        if prefect_port is not None:
+            started.servers.append(start_prefect(workspace, host, prefect_port))
+        if mlflow_port is not None:
+            started.servers.append(start_mlflow(workspace, host, mlflow_port))
+        for server in started.servers:
+            wait_healthy(server, timeout)
+    except BaseException:
+        started.stop()
+        raise
+    return started
+
+
+def run_until_stopped(servers: LocalServers, poll: float = 1.0) -> int:
+    """Keep the servers running until one exits or the user stops them; returns the exit code."""
+    import signal
+
+    def _stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            for server in servers.servers:
+                if not server.alive():
+                    servers.stop()
+                    raise StoreError(
+                        f"the {server.name} server stopped with code {server.process.returncode} "
+                        f"(log {server.log}: {_log_tail(server.log)})"
+                    )
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        servers.stop()
+        return 0
