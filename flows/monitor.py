@@ -24,10 +24,11 @@ from flows.retries import store_retries
 from flows.runners import describe, task_runner
 from zenops import monitoring
 from zenops.errors import ZenopsError
+from zenops.notify import notify_flow_failure, notify_incident
 from zenops.workspace import Workspace
 
 
-@task(name="monitor-model", cache_policy=NO_CACHE)
+@task(name="monitor-model", task_run_name="monitor {model}", cache_policy=NO_CACHE)
 def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     from drift.engine import EvidentlyEngine
 
@@ -35,6 +36,11 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     spec = workspace.config.model(model)
     with holding(monitor_limit(model), f"monitor {model}"):
         summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine())
+    from prefect.runtime import flow_run
+
+    for outcome in summary["batches"]:
+        if outcome.get("ticket_created"):
+            notify_incident(workspace, spec, outcome, flow_run.id)
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),
@@ -45,15 +51,34 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
 
 def failure_message(state: Any) -> str:
     """The error a failed task ended with, in one line."""
-    error = state.data if isinstance(getattr(state, "data", None), BaseException) else None
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception as unreadable:  # the result itself could not be read
+        error = unreadable
     if isinstance(error, ZenopsError):
         return str(error)
     return " ".join(str(state.message or state.name).split())
 
 
-@flow(name="monitor-models", flow_run_name="monitor {workspace_name}")
+def cycle_name() -> str:
+    """``monitor NAME``: the flow run named by the workspace it monitors."""
+    from pathlib import Path
+
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters or {}
+    name = parameters.get("workspace_name") or Path(str(parameters.get("workspace", ""))).name
+    return f"monitor {name or 'workspace'}"
+
+
+@flow(
+    name="monitor-models",
+    flow_run_name=cycle_name,
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def monitor_models(
-    workspace: str, models: list[str] | None = None, workspace_name: str = "workspace"
+    workspace: str, models: list[str] | None = None, workspace_name: str | None = None
 ) -> dict:
     """One monitoring cycle over ``models`` (default: all) of the workspace at ``workspace``."""
     ws = Workspace(workspace)

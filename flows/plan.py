@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from demand.gantt import plan_markdown
+from zenops.notify import notify_flow_failure
 from zenops.planning import make_plan
 from zenops.workspace import Workspace
 
@@ -23,7 +24,12 @@ def plan_task(workspace: Workspace, crisis: bool):
     return make_plan(workspace, crisis=crisis)
 
 
-@flow(name="plan-demand", flow_run_name="plan {mode}")
+@flow(
+    name="plan-demand",
+    flow_run_name="plan {mode}",
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def plan_demand(workspace: str, crisis: bool = False, mode: str = "normal") -> dict[str, Any]:
     """Plan the workspace's open tickets (``crisis``: operational work only)."""
     ws = Workspace(workspace)

@@ -43,6 +43,7 @@ from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_li
 from flows.retries import STORE_RETRIES
 from zenops import refresh as steps
 from zenops.config import ModelSpec
+from zenops.notify import notify_flow_failure, notify_handback
 from zenops.workspace import Workspace
 
 __all__ = ["TRAINING_LIMIT", "ensure_limits", "holding", "refresh_limit", "refresh_model", "rollback_flow"]
@@ -172,9 +173,18 @@ def record_failure(workspace: Workspace, ticket: int, error: BaseException) -> N
 # -- the flows ------------------------------------------------------------------------------
 
 
-@flow(name="refresh-model", flow_run_name="refresh {model}")
+@flow(
+    name="refresh-model",
+    flow_run_name="refresh {model}",
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def refresh_model(
-    model: str, workspace: str, ticket: int | None = None, wait_seconds: float | None = None
+    model: str,
+    workspace: str,
+    ticket: int | None = None,
+    wait_seconds: float | None = None,
+    on_event: bool = False,
 ) -> dict[str, Any]:
     """Refresh ``model``: re-hydrate, retrain, compare, then promote or hand back.
 
@@ -185,6 +195,12 @@ def refresh_model(
     ``flow_run``, ``waits`` (seconds spent acquiring each concurrency limit),
     ``training_rows``, ``production_rows``. ``wait_seconds`` bounds the wait for
     another refresh of the model (default: wait as long as it takes).
+
+    ``on_event``: the run was started by a ``zenops.model.degraded`` event (the
+    refresh deployment's trigger). Such a run does nothing, and returns
+    ``superseded`` with a note, when its ticket was closed meanwhile (another
+    refresh dealt with the incident) or when an earlier refresh of the model was
+    handed back and its rebuild is still open (the data scientists have it).
     """
     from prefect.runtime import flow_run
 
@@ -195,7 +211,12 @@ def refresh_model(
     waits: dict[str, float] = {}
     with holding(refresh_limit(model), f"refresh {model}", wait_seconds, waited=waits):
         now = steps.current_champion(ws, model)
+        reason = None
         if now != started.version:
+            reason = f"the champion moved from version {started.version} to {now} while this refresh waited"
+        elif on_event:
+            reason = steps.event_refresh_not_needed(ws, spec, ticket)
+        if reason:
             return steps.outcome_dict(
                 model=model,
                 decision=steps.SUPERSEDED,
@@ -204,9 +225,7 @@ def refresh_model(
                 comparison=None,
                 ticket=ticket,
                 serving_version=now,
-                notes=[
-                    f"the champion moved from version {started.version} to {now} while this refresh waited"
-                ],
+                notes=[reason],
                 flow_run=str(flow_run.id),
                 waits=waits,
             )
@@ -266,7 +285,7 @@ def _refresh(
     )
     rebuild = open_rebuild(ws, spec, ticket, logged, comparison, dossier, markdown)
     close_handed_back(ws, ticket, rebuild, comparison, dossier, logged.version)
-    return steps.outcome_dict(
+    handed_back = steps.outcome_dict(
         model=spec.name,
         decision=steps.HANDED_BACK,
         champion_version=started.version,
@@ -278,6 +297,8 @@ def _refresh(
         dossier=str(dossier),
         **common,
     )
+    notify_handback(ws, spec, handed_back, flow_run)
+    return handed_back
 
 
 def _promote(ws: Workspace, spec: ModelSpec, started, logged, comparison, ticket: int, flow_run: str) -> None:
@@ -311,7 +332,12 @@ def restore_previous(model: str, workspace: str) -> dict[str, Any]:
     return rollback_model(model, workspace)
 
 
-@flow(name="rollback-model", flow_run_name="rollback {model}")
+@flow(
+    name="rollback-model",
+    flow_run_name="rollback {model}",
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def rollback_flow(model: str, workspace: str) -> dict[str, Any]:
     """The rollback as a flow run: one task, and a markdown artifact of the move."""
     result = restore_previous(model, workspace)

@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.retries import STORE_RETRIES
 from zenops import train as steps
 from zenops.config import ModelSpec
+from zenops.notify import notify_flow_failure
 from zenops.pipeline import pipeline_params, write_metrics
 from zenops.workspace import Workspace
 
@@ -41,7 +42,13 @@ def record(workspace: Workspace, spec: ModelSpec, version, result, frame):
     return steps.record_training(workspace, spec, version, result, frame)
 
 
-@flow(name="train-model", flow_run_name="train {model}", log_prints=False)
+@flow(
+    name="train-model",
+    flow_run_name="train {model}",
+    log_prints=False,
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
 def train_model(model: str, workspace: str, pipeline: bool = False) -> dict[str, Any]:
     """Train ``model`` of the workspace at ``workspace`` with full lineage.
 

@@ -79,6 +79,7 @@ ACTOR = "zenops refresh"
 ROLLBACK_ACTOR = "zenops rollback"
 REFRESH_TICKET = "zenops.refresh.ticket"
 PROMOTED, HANDED_BACK, SUPERSEDED = "promoted", "handed_back", "superseded"
+HANDBACK_INCIDENT = "refresh-handback"  # the incident of the rebuild ticket a hand-back opens
 
 
 # -- the champion ---------------------------------------------------------------------
@@ -201,6 +202,28 @@ def claim_ticket(workspace: Workspace, spec: ModelSpec, ticket: int | None, cham
         note = f"refresh of version {champion.version} started"
         found = store.transition(found.id, "in_progress", note=note, actor=ACTOR)
     return int(found.id)
+
+
+def event_refresh_not_needed(workspace: Workspace, spec: ModelSpec, ticket: int | None) -> str | None:
+    """Why a refresh an event started should not run, or None when it should.
+
+    Not when its ticket is closed already (another refresh dealt with the incident),
+    nor while the rebuild a hand-back opened is still open: a refresh did not help,
+    and the data scientists have the model.
+    """
+    store = workspace.ticket_store()
+    if ticket is not None:
+        found = store.get(ticket)
+        if not found.is_open:
+            return f"ticket {ticket} is {found.status} already: another refresh dealt with the incident"
+    handback = incident_key(spec.name, "rebuild", HANDBACK_INCIDENT)
+    for open_ticket in store.list(status=ACTIVE, kind="rebuild", model=spec.name):
+        if open_ticket.idempotency_key == handback:
+            return (
+                f"an earlier refresh was handed back and rebuild ticket {open_ticket.id} is still open; "
+                "the model waits for its rebuild"
+            )
+    return None
 
 
 def note_failure(workspace: Workspace, ticket: int, error: BaseException) -> None:
@@ -721,7 +744,7 @@ def open_rebuild_ticket(
         kind="rebuild",
         title=f"Rebuild {spec.name}: a refresh did not beat the champion",
         model=spec.name,
-        idempotency_key=incident_key(spec.name, "rebuild", "refresh-handback"),
+        idempotency_key=incident_key(spec.name, "rebuild", HANDBACK_INCIDENT),
         evidence=_json_ready(
             {
                 "event": "refresh_handed_back",
