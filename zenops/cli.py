@@ -474,6 +474,106 @@ def plan(
     emit(run_plan(ws, crisis=crisis), as_json, render_plan)
 
 
+def prefect_api_url() -> str | None:
+    """The Prefect API this process talks to (``PREFECT_API_URL``), or None for a temporary one."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def prefect_ui_url(api_url: str) -> str:
+    """The Prefect UI of an API: ``PREFECT_UI_URL`` if set, else the API without ``/api``."""
+    from prefect.settings import PREFECT_UI_URL
+
+    return (PREFECT_UI_URL.value() or api_url.rstrip("/").removesuffix("/api")).rstrip("/")
+
+
+@app.command("sla-watch")
+def sla_watch_command(as_json: JsonOption = False) -> None:
+    """Escalate tickets near or past their SLA due time, once per level."""
+    ws = _workspace().require()
+    from flows.sla_watch import sla_watch
+
+    result = sla_watch(workspace=str(ws.root))
+
+    def render(data: dict[str, Any]) -> None:
+        out.print(f"SLA watch: {len(data['escalations'])} escalated of {data['watched']} active tickets")
+        for item in data["escalations"]:
+            out.print(
+                f"  #{item['ticket']} {item['kind']} {item['model'] or ''}: {item['level']} "
+                f"(due {item['due'][:16].replace('T', ' ')})"
+            )
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def serve() -> None:
+    """Run the deployments (schedules and the refresh trigger) in this process, against a Prefect server."""
+    from flows.concurrency import all_limits, ensure_limits
+    from flows.deployments import definitions, runner_deployments
+    from zenops.errors import UsageError
+    from zenops.notify import check_notifications
+
+    ws = _workspace().require()
+    config = ws.config
+    check_notifications(config)
+    api = prefect_api_url()
+    if not api:
+        raise UsageError(
+            "PREFECT_API_URL: not set; zenops serve needs a Prefect server "
+            "(start one with 'zenops server' and export the PREFECT_API_URL it prints)"
+        )
+    _check_prefect(api)
+    limits = ensure_limits(all_limits(config))
+    deployments = runner_deployments(config, str(ws.root))
+    ui = prefect_ui_url(api)
+    err.print(f"[bold]zenops serve[/] {ws.root}")
+    for item in definitions(config.schedules):
+        when = item.cron and f"cron '{item.cron}' ({config.schedules.timezone})"
+        when = when or ("on zenops.model.degraded (verdict refresh)" if item.trigger else "by hand")
+        err.print(f"  {item.full_name:28} {when}")
+    err.print(f"  concurrency limits: {', '.join(f'{k}={v}' for k, v in sorted(limits.items()))}")
+    err.print(f"  Prefect UI: {ui}   (API {api}; Ctrl-C stops)")
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*deployments, print_starting_message=False)
+
+
+def _check_prefect(api: str) -> None:
+    import httpx
+
+    from zenops.errors import StoreError
+
+    try:
+        answer = httpx.get(f"{api.rstrip('/')}/health", timeout=10)
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        raise StoreError(f"Prefect API {api}: not reachable ({error})") from None
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    mlflow_port: Annotated[int, typer.Option(help="Port of the MLflow tracking server.")] = 5000,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
+) -> None:
+    """Start a Prefect server and an MLflow tracking server over the workspace's stores."""
+    from zenops.servers import run_until_stopped, start_servers
+
+    ws = _workspace().require()
+    err.print(f"starting the servers of {ws.root} …")
+    servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    for item in servers.servers:
+        err.print(f"  [bold]{item.name}[/] {item.url}   (log {item.log})")
+    err.print("point zenops at them (Ctrl-C stops both):")
+    for key, value in servers.environment.items():
+        out.print(f"export {key}={value}")
+    sys.stdout.flush()
+    raise SystemExit(run_until_stopped(servers))
+
+
 @app.command()
 def demo(
     directory: Annotated[

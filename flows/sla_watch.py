@@ -1,0 +1,59 @@
+"""The SLA watch flow: escalate tickets near or past their due time, once per level.
+
+Each escalation is recorded on its ticket (evidence and history), sent to the
+sponsor (and to the on-call once breached), emitted as the Prefect event
+``zenops.ticket.escalated`` and listed in the ``sla-watch`` artifact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from demand.escalation import Escalation
+from flows.retries import STORE_RETRIES
+from zenops import sla_watch as steps
+from zenops.notify import notify_escalations, notify_flow_failure
+from zenops.workspace import Workspace
+
+
+@task(name="find-escalations", cache_policy=NO_CACHE, **STORE_RETRIES)
+def find(workspace: Workspace) -> tuple[list[Escalation], int]:
+    from demand.tickets import ACTIVE
+
+    return steps.pending_escalations(workspace), len(workspace.ticket_store().list(status=ACTIVE))
+
+
+@task(name="record-escalation", cache_policy=NO_CACHE, **STORE_RETRIES)
+def record(workspace: Workspace, escalation: Escalation) -> bool:
+    return steps.record_escalation(workspace, escalation)
+
+
+@task(name="notify-escalations", cache_policy=NO_CACHE)
+def notify(workspace: Workspace, escalated: list[Escalation]) -> int:
+    for escalation in escalated:
+        steps.emit_escalated(escalation)
+    return len(notify_escalations(workspace, escalated))
+
+
+@flow(
+    name="sla-watch",
+    flow_run_name="sla watch",
+    on_failure=[notify_flow_failure],
+    on_crashed=[notify_flow_failure],
+)
+def sla_watch(workspace: str) -> dict[str, Any]:
+    """Escalate the workspace's tickets that came near or past their due time since the last watch."""
+    ws = Workspace(workspace)
+    found, watched = find(ws)
+    escalated = [e for e in found if record(ws, e)]
+    notify(ws, escalated)
+    create_markdown_artifact(
+        key="sla-watch",
+        markdown=steps.watch_markdown(escalated, watched),
+        description=f"SLA watch: {len(escalated)} escalated",
+    )
+    return steps.watch_result(escalated, watched)

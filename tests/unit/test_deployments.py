@@ -1,0 +1,110 @@
+"""The deployments: prefect.yaml declares exactly what ``zenops serve`` serves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.deployments import definitions, refresh_trigger
+from zenops.config import Schedules, parse_config
+from zenops.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def declared() -> dict[str, dict]:
+    document = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    return {item["name"]: item for item in document["deployments"]}
+
+
+def test_prefect_yaml_declares_every_definition_at_the_default_schedules() -> None:
+    found = declared()
+    assert sorted(found) == sorted(d.name for d in definitions())
+    for item in definitions():
+        entry = found[item.name]
+        assert entry["entrypoint"] == item.entrypoint
+        assert entry["description"].split() == item.description.split()
+        assert entry["parameters"] == {"workspace": "{{ $ZENOPS_WORKSPACE }}", **item.parameters}
+        assert entry["work_pool"]["name"] == "zenops"
+        crons = [s["cron"] for s in entry.get("schedules", [])]
+        assert crons == ([item.cron] if item.cron else [])
+        assert all(s["timezone"] == "UTC" for s in entry.get("schedules", []))
+        limit = entry.get("concurrency_limit")
+        assert (limit == {"limit": 1, "collision_strategy": "CANCEL_NEW"}) == item.one_at_a_time
+        assert entry.get("triggers", []) == ([item.trigger] if item.trigger else [])
+
+
+def test_every_entrypoint_is_an_importable_flow_with_the_name_it_is_deployed_under() -> None:
+    from prefect.flows import Flow
+    from prefect.utilities.importtools import import_object
+
+    for item in definitions():
+        flow = import_object(item.entrypoint)
+        assert isinstance(flow, Flow)
+        assert flow.name == item.flow_name
+        assert "workspace" in flow.parameters.properties
+
+
+def test_the_refresh_trigger_fires_once_per_model_per_debounce() -> None:
+    trigger = refresh_trigger(timedelta(minutes=30))
+    assert trigger["expect"] == ["zenops.model.degraded"]
+    assert trigger["match"] == {"prefect.resource.id": "zenops.model.*"}
+    assert trigger["for_each"] == ["prefect.resource.id"]
+    assert (trigger["posture"], trigger["threshold"], trigger["within"]) == ("Reactive", 1, 1800)
+    assert trigger["parameters"]["model"] == "{{ event.payload.model }}"
+    assert trigger["parameters"]["ticket"] == "{{ event.payload.refresh_ticket }}"
+    assert trigger["parameters"]["on_event"] is True
+
+
+def test_schedules_come_from_zenops_yaml() -> None:
+    config = parse_config({"schedules": {"monitor": "*/15 * * * *", "refresh_debounce": "2h"}})
+    by_name = {d.name: d for d in definitions(config.schedules)}
+    assert by_name["monitor"].cron == "*/15 * * * *"
+    assert by_name["plan"].cron == Schedules().plan
+    assert by_name["refresh"].trigger["within"] == 7200
+
+
+def test_the_built_deployments_carry_schedules_triggers_and_limits(tmp_path: Path) -> None:
+    from flows.deployments import runner_deployments
+
+    config = parse_config({"schedules": {"timezone": "Europe/Paris"}})
+    built = {d.name: d for d in runner_deployments(config, str(tmp_path))}
+    assert set(built) == {"monitor", "plan", "sla-watch", "refresh", "rollback", "train"}
+    monitor = built["monitor"]
+    assert monitor.parameters == {"workspace": str(tmp_path)}
+    assert monitor.schedules[0].schedule.cron == "0 * * * *"
+    assert monitor.schedules[0].schedule.timezone == "Europe/Paris"
+    assert monitor.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+    (trigger,) = built["refresh"].triggers
+    assert trigger.expect == {"zenops.model.degraded"}
+    assert built["train"].schedules == [] and built["train"].triggers == []
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"schedules": {"monitor": "hourly"}}, "schedules.monitor: 'hourly' is not a cron expression"),
+        (
+            {"schedules": {"timezone": "Mars/Olympus"}},
+            "schedules.timezone: 'Mars/Olympus' is not a time zone",
+        ),
+        ({"schedules": {"refresh_debounce": "soon"}}, "schedules.refresh_debounce"),
+        ({"schedules": {"every": "1h"}}, "schedules.every: unknown key"),
+        ({"monitoring": {"runner": "ray"}}, "monitoring.runner"),
+        ({"monitoring": {"dask_address": "tcp://h:8786"}}, "dask_address: only used with runner: dask"),
+        ({"monitoring": {"runner": "dask", "dask_address": "h:8786"}}, "is not a Dask scheduler address"),
+        ({"monitoring": {"retries": -1}}, "monitoring.retries"),
+        ({"notifications": {"oncall": ["not a url"]}}, "notifications.oncall: 'not a url'"),
+        ({"notifications": {"owners": {"ds": "json://h/x"}}}, "notifications.owners.ds"),
+        ({"sla_watch": {"near_share": 1.5}}, "sla_watch.near_share"),
+        ({"sla_watch": {"kinds": ["outage"]}}, "sla_watch.kinds: 'outage' is not a ticket kind"),
+    ],
+)
+def test_bad_unattended_settings_name_the_field(data: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError, match="^zenops.yaml: ") as raised:
+        parse_config(data)
+    assert fragment in str(raised.value)
+    assert "\n" not in str(raised.value)
