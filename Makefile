@@ -8,7 +8,7 @@ export DO_NOT_TRACK := true
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/planner.py
+
+screenshots: $(VENV)/.installed-dev
+	bash scripts/screenshots.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache

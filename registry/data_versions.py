@@ -20,6 +20,7 @@ import yaml
 from registry.git import Git
 from registry.lineage import DataVersion
 from zenops.errors import LineageError, NotFoundError, StoreError
+from zenops.workspace import STATE_DIR, is_uri
 
 REMOTE_NAME = "origin"
 
@@ -77,7 +78,7 @@ class DvcDataStore:
                 remotes[REMOTE_NAME] = {"url": self.remote_url}
             conf.setdefault("core", {})["remote"] = REMOTE_NAME
             conf["core"]["analytics"] = False
-        if "://" not in self.remote_url:
+        if not is_uri(self.remote_url):
             Path(self.remote_url).mkdir(parents=True, exist_ok=True)
 
     # -- versions ---------------------------------------------------------
@@ -93,19 +94,39 @@ class DvcDataStore:
         file = self.root / path
         if not file.is_file():
             raise NotFoundError(f"{path}: no such file in workspace {self.root}")
-        try:
-            with self._repo() as repo:
-                repo.add([str(file)])  # type: ignore[attr-defined]
-            with self._repo() as repo:
-                repo.push(targets=[str(file)], remote=REMOTE_NAME)  # type: ignore[attr-defined]
-        except DvcException as error:
-            raise StoreError(f"DVC remote {self.remote_url}: could not store {path}: {error}") from None
-        pointer = f"{path}.dvc"
-        ignore = str(Path(path).parent / ".gitignore")
-        tracked = [p for p in (pointer, ignore) if (self.root / p).exists()]
-        md5 = self.pointer_md5(pointer)
-        rev = self.git.commit_paths(tracked, f"{message}\n\n{path} md5 {md5}")
-        return DataVersion(path=path, rev=rev, md5=md5)
+        with self._exclusive():
+            try:
+                with self._repo() as repo:
+                    repo.add([str(file)])  # type: ignore[attr-defined]
+                with self._repo() as repo:
+                    repo.push(targets=[str(file)], remote=REMOTE_NAME)  # type: ignore[attr-defined]
+            except DvcException as error:
+                raise StoreError(f"DVC remote {self.remote_url}: could not store {path}: {error}") from None
+            pointer = f"{path}.dvc"
+            ignore = str(Path(path).parent / ".gitignore")
+            tracked = [p for p in (pointer, ignore) if (self.root / p).exists()]
+            md5 = self.pointer_md5(pointer)
+            rev = self.git.commit_paths(tracked, f"{message}\n\n{path} md5 {md5}")
+            return DataVersion(path=path, rev=rev, md5=md5)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One snapshot at a time in this workspace, across processes (workers, served runs).
+
+        DVC's repository lock and git's index lock refuse a second writer instead of
+        waiting for it; two refreshes of different models, each in its own process,
+        would otherwise fail each other's snapshot.
+        """
+        import fcntl
+
+        lock = self.root / STATE_DIR / "locks" / "data-versions.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def committed_version(self, path: str) -> DataVersion:
         """The version of ``path`` that HEAD holds, checked against the work tree's file.

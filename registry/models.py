@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zenops.errors import NotFoundError, StoreError
+from zenops.workspace import is_uri
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -132,7 +133,7 @@ class MlflowRegistry:
 
     def _artifact_location(self, model: str) -> str:
         root = self.artifact_root
-        if "://" in root:
+        if is_uri(root):  # s3://bucket/path, mlflow-artifacts:/path (proxied by a tracking server)
             return f"{root.rstrip('/')}/{model}"
         return (Path(root) / model).resolve().as_uri()
 

@@ -563,8 +563,8 @@ def server(
     from zenops.servers import run_until_stopped, start_servers
 
     ws = _workspace().require()
-    err.print(f"starting the servers of {ws.root} …")
     servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    err.print(f"[bold]zenops server[/] {ws.root}")
     for item in servers.servers:
         err.print(f"  [bold]{item.name}[/] {item.url}   (log {item.log})")
     err.print("point zenops at them (Ctrl-C stops both):")

@@ -133,6 +133,10 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     elapsed = time.perf_counter() - started
     console.print(f"\n[bold green]demo finished[/] in {elapsed:.0f} s — workspace {root}")
     console.print(f"  try: zenops --workspace {root} status")
+    console.print(
+        f"  run it unattended: zenops --workspace {root} server, then (with the settings it prints) "
+        f"zenops --workspace {root} serve"
+    )
     return {
         "workspace": str(root),
         "trained": trained,

@@ -7,6 +7,7 @@ environment) and builds the adapters from them; nothing is wired at import.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -38,8 +39,16 @@ def _absolute_sqlite(url: str, root: Path) -> str:
     return url
 
 
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+def is_uri(value: str) -> bool:
+    """``s3://bucket``, ``mlflow-artifacts:/zenops``: a URI, not a path of this machine."""
+    return bool(_URI.match(value))
+
+
 def _absolute_path(value: str, root: Path) -> str:
-    if "://" in value:
+    if is_uri(value):
         return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (root / path).resolve())

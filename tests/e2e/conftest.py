@@ -30,13 +30,18 @@ class Result:
 
 @pytest.fixture
 def zenops(prefect_api, tmp_path: Path):
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    base = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
     for variable in ("ZENOPS_WORKSPACE", "ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE"):
-        env.pop(variable, None)
+        base.pop(variable, None)
 
-    def run(*args: str, cwd: Path | None = None, timeout: float = 600) -> Result:
+    def run(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> Result:
         done = subprocess.run(
-            [ZENOPS, *args], cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+            [ZENOPS, *args],
+            cwd=cwd or tmp_path,
+            env={**base, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
