@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite with the given interpreter; fails when no test ran.
+# Test files run on ZENOPS_TEST_WORKERS processes at once (default 2, pytest-xdist;
+# each file stays on one process, so a module's servers and fixtures are shared);
+# 1 runs them in this process.
 # A PostgreSQL server for the store tests: ZENOPS_TEST_POSTGRES_URL if set, else
 # one started here from the installed PostgreSQL binaries (scripts/postgres.sh).
 set -euo pipefail
@@ -16,8 +19,14 @@ if [ -z "${ZENOPS_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
+workers="${ZENOPS_TEST_WORKERS:-2}"
+parallel=()
+if [ "$workers" != "1" ]; then
+  parallel=(-n "$workers" --dist loadfile)
+fi
+
 set +e
-"$python" -m pytest "$@"
+"$python" -m pytest "${parallel[@]}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

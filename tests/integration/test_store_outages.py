@@ -65,7 +65,7 @@ def task_attempts(flow_run_name_fragment: str = "monitor") -> list[int]:
             limit=1,
         )
         runs = client.read_task_runs(task_run_filter=TaskRunFilter(flow_run_id={"any_": [newest.id]}))
-        return [run.run_count for run in runs if run.name.startswith("monitor-model")]
+        return [run.run_count for run in runs if run.name.startswith("monitor ")]
 
 
 def assert_nothing_recorded(workspace: Workspace, batch: str) -> None:
