@@ -2,22 +2,37 @@
 
 Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
 ``--rows`` rows (default 10,000) of 20 features (15 numerical, 5 categorical,
-:func:`zenops.datagen.wide_frame` plus a logistic target), then:
+:func:`zenops.datagen.wide_frame` plus a logistic target), then runs the parts
+``--only`` names (default ``cycle,policy``; ``all`` for every part):
 
-1. runs a first cycle of the ``monitor-models`` flow over one new batch per model
-   (``--rows`` rows each; it loads each champion and stores the HTML reports of a
-   first verdict), then a steady cycle with one worker and another with two, each
-   over new batches;
-2. runs bare Evidently ``DataDriftPreset`` reports on the same batches against the
-   same reference rows, in the same process, and sums their time;
-3. prints the cycle's wall time, the bare sum, their ratio (the orchestration
-   overhead: MLflow runs, tickets, Prefect tasks, scoring, the data summary and
-   the label-free estimate are all inside the cycle), the speed-up with two
-   workers, and peak memory (max RSS);
-4. measures the policy's false-alarm rate over ``--cycles`` no-drift batches and
-   its detection rate on seeded shifts (:func:`drift.evaluation.evaluate_policy`).
+- ``cycle``: runs a first cycle of the ``monitor-models`` flow over one new batch
+  per model (``--rows`` rows each; it loads each champion and stores the HTML
+  reports of a first verdict), then a steady cycle with one worker thread and
+  another with two, each over new batches; runs bare Evidently ``DataDriftPreset``
+  reports on the same batches against the same reference rows, in the same
+  process, and sums their time; prints the cycle's wall time, the bare sum, their
+  ratio (the orchestration overhead: MLflow runs, tickets, Prefect tasks, scoring,
+  the data summary and the label-free estimate are all inside the cycle), the
+  speed-up with two threads, and peak memory (max RSS);
+- ``dask``: on the same workspace, a cycle on a Dask local cluster of one worker
+  and one of two workers, each over new batches, and the speed-up;
+- ``scaling``: a second workspace of 50 models trained on ``--scaling-rows`` rows
+  (default 2,000); after a first cycle over all of them, a cycle over 1, 10 and 50
+  of them (``--scaling-models``) with two worker threads and with two Dask
+  workers, each over new batches of ``--scaling-rows`` rows;
+- ``policy``: the policy's false-alarm rate over ``--cycles`` no-drift batches and
+  its detection rate on seeded shifts (:func:`drift.evaluation.evaluate_policy`).
+
+The runner is chosen as a user chooses it, by the ``monitoring:`` section of the
+workspace's ``zenops.yaml``. A Dask local cluster lives for one cycle, so each
+Dask cycle includes starting its worker processes, their imports and loading the
+champions; the thread runner keeps the champions in memory between cycles.
+Without ``PREFECT_API_URL`` it runs its own temporary Prefect server (its start
+is not timed). Models are trained with one OpenMP thread (faster on a busy
+machine; training is not measured).
 
     python benchmarks/monitor_cycle.py [--models 20] [--rows 10000] [--cycles 200] [--json]
+    python benchmarks/monitor_cycle.py --only dask,scaling [--scaling-rows 2000] [--scaling-models 1,10,50]
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +53,14 @@ import yaml
 
 SEED = 11
 N_NUMERICAL, N_CATEGORICAL = 15, 5
+PARTS = ("cycle", "dask", "scaling", "policy")
+DEFAULT_PARTS = ("cycle", "policy")
+FIRST_DAY = date(2024, 7, 1)
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Max RSS of this process, or (``RUSAGE_CHILDREN``) of its largest ended child."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def labelled_frame(rows: int, seed: int, start: str):
@@ -94,18 +114,37 @@ def build_workspace(root: Path, models: int, rows: int) -> Any:
     (root / "zenops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     workspace = Workspace(root)
     init_workspace(workspace)
-    for i, spec in enumerate(workspace.config.models):
-        path = workspace.path(spec.training_data)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        labelled_frame(rows, SEED * 1000 + i, "2024-06-01").to_parquet(path, index=False)
-        train_model(model=spec.name, workspace=str(root))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        for i, spec in enumerate(workspace.config.models):
+            path = workspace.path(spec.training_data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            labelled_frame(rows, SEED * 1000 + i, "2024-06-01").to_parquet(path, index=False)
+            train_model(model=spec.name, workspace=str(root))
     return workspace
 
 
-def drop_batches(workspace: Any, rows: int, day: str, salt: int) -> dict[str, Any]:
-    """One new batch (features only) per model; returns them for the bare runs."""
+class Days:
+    """The production days of the benchmark's batches, one per cycle, in order."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next(self) -> tuple[str, int]:
+        """The next day (``YYYY-MM-DD``) and its salt for the seeded rows."""
+        self.count += 1
+        return (FIRST_DAY + timedelta(days=self.count - 1)).isoformat(), self.count
+
+
+def drop_batches(
+    workspace: Any, rows: int, day: str, salt: int, names: list[str] | None = None
+) -> dict[str, Any]:
+    """One new batch (features only) per model (or those named); returns them for the bare runs."""
     batches = {}
     for i, spec in enumerate(workspace.config.models):
+        if names is not None and spec.name not in names:
+            continue
         frame = labelled_frame(rows, SEED * 1000 + 500 + salt * 100 + i, day).drop(columns=["target"])
         folder = workspace.path(spec.batches)
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,17 +153,47 @@ def drop_batches(workspace: Any, rows: int, day: str, salt: int) -> dict[str, An
     return batches
 
 
-def timed_cycle(workspace: Any, workers: int) -> float:
-    from prefect.task_runners import ThreadPoolTaskRunner
+def set_monitoring(workspace: Any, runner: str, workers: int) -> None:
+    """Choose the cycle's runner as a user does: the ``monitoring:`` section of zenops.yaml."""
+    config = yaml.safe_load(workspace.config_path.read_text())
+    config["monitoring"] = {**(config.get("monitoring") or {}), "runner": runner, "workers": workers}
+    workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
+
+def timed_cycle(
+    workspace: Any, workers: int, runner: str = "thread", names: list[str] | None = None
+) -> float:
+    """Seconds of one cycle over every model (or those named) on ``runner`` × ``workers``."""
     from flows.monitor import monitor_models
 
-    runner = monitor_models.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    set_monitoring(workspace, runner, workers)
     started = time.perf_counter()
-    result = runner(workspace=str(workspace.root), workspace_name=f"benchmark-{workers}w")
+    result = monitor_models(
+        workspace=str(workspace.root), models=names, workspace_name=f"benchmark-{runner}-{workers}w"
+    )
     elapsed = time.perf_counter() - started
-    assert len(result["models"]) == len(workspace.config.models)
+    assert len(result["models"]) == len(names or workspace.config.models)
     return elapsed
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by its ended children (Dask workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def measured_cycle(
+    workspace: Any, workers: int, runner: str, names: list[str] | None = None
+) -> dict[str, float]:
+    """A cycle's wall seconds, and the CPU seconds of this process and of its worker processes."""
+    own, children = cpu_seconds()
+    wall = timed_cycle(workspace, workers, runner, names)
+    own_after, children_after = cpu_seconds()
+    return {
+        "seconds": round(wall, 2),
+        "cpu_flow_process_seconds": round(own_after - own, 1),
+        "cpu_worker_processes_seconds": round(children_after - children, 1),
+    }
 
 
 def bare_evidently(workspace: Any, batches: dict[str, Any]) -> float:
@@ -154,12 +223,186 @@ def bare_evidently(workspace: Any, batches: dict[str, Any]) -> float:
     return total
 
 
+def cycle_part(workspace: Any, args: argparse.Namespace, days: Days, figures: dict[str, Any]) -> None:
+    """The thread runner's cycles against bare Evidently runs on the same batches."""
+    cold = drop_batches(workspace, args.rows, *days.next())
+    figures["cold_cycle_1_worker_seconds"] = round(timed_cycle(workspace, 1), 2)
+    figures["cold_bare_evidently_seconds"] = round(bare_evidently(workspace, cold), 2)
+    warm = drop_batches(workspace, args.rows, *days.next())
+    figures["cycle_1_worker_seconds"] = round(timed_cycle(workspace, 1), 2)
+    figures["bare_evidently_seconds"] = round(bare_evidently(workspace, warm), 2)
+    drop_batches(workspace, args.rows, *days.next())
+    figures["cycle_2_workers_seconds"] = round(timed_cycle(workspace, 2), 2)
+    ratio = figures["cold_cycle_1_worker_seconds"] / figures["cold_bare_evidently_seconds"]
+    figures["cold_overhead_ratio"] = round(ratio, 2)
+    ratio = figures["cycle_1_worker_seconds"] / figures["bare_evidently_seconds"]
+    figures["overhead_ratio_1_worker"] = round(ratio, 2)
+    figures["speedup_2_workers"] = round(
+        figures["cycle_1_worker_seconds"] / figures["cycle_2_workers_seconds"], 2
+    )
+    figures["peak_rss_mb"] = round(peak_rss_mb(), 0)
+
+
+def dask_part(workspace: Any, args: argparse.Namespace, days: Days, figures: dict[str, Any]) -> None:
+    """A cycle on a Dask local cluster of one worker, then of two, each over new batches."""
+    if days.count == 0:  # past the first verdicts' HTML reports, as in the steady cycles
+        drop_batches(workspace, args.rows, *days.next())
+        timed_cycle(workspace, 2)
+    dask: dict[str, Any] = {"models": args.models, "rows": args.rows}
+    for key, workers in (("cycle_1_worker", 1), ("cycle_2_workers", 2)):
+        drop_batches(workspace, args.rows, *days.next())
+        dask[key] = measured_cycle(workspace, workers, "dask")
+    one, two = dask["cycle_1_worker"]["seconds"], dask["cycle_2_workers"]["seconds"]
+    dask["speedup_2_workers"] = round(one / two, 2)
+    dask["worker_peak_rss_mb"] = round(peak_rss_mb(resource.RUSAGE_CHILDREN), 0)
+    figures["dask"] = dask
+
+
+def scaling_part(root: Path, args: argparse.Namespace, figures: dict[str, Any], log: Any) -> None:
+    """Cycle time over 1, 10 and 50 models: two worker threads against two Dask workers."""
+    sizes = sorted(args.scaling_models)
+    rows = args.scaling_rows
+    log(f"building {sizes[-1]} trained models of {rows} rows × 20 features …")
+    started = time.perf_counter()
+    workspace = build_workspace(root, sizes[-1], rows)
+    scaling: dict[str, Any] = {"rows": rows, "setup_seconds": round(time.perf_counter() - started, 1)}
+    days = Days()
+    drop_batches(workspace, rows, *days.next())
+    scaling["first_cycle_thread_2_workers_seconds"] = round(timed_cycle(workspace, 2), 2)
+    names = [spec.name for spec in workspace.config.models]
+    scaling["cycles"] = []
+    for size in sizes:
+        log(f"  {size} model(s) …")
+        chosen = names[:size]
+        drop_batches(workspace, rows, *days.next(), names=chosen)
+        thread = measured_cycle(workspace, 2, "thread", chosen)
+        drop_batches(workspace, rows, *days.next(), names=chosen)
+        dask = measured_cycle(workspace, 2, "dask", chosen)
+        scaling["cycles"].append(
+            {
+                "models": size,
+                "thread_2_workers": thread,
+                "dask_2_workers": dask,
+                "dask_to_thread": round(dask["seconds"] / thread["seconds"], 2),
+            }
+        )
+    figures["scaling"] = scaling
+
+
+def print_figures(figures: dict[str, Any], args: argparse.Namespace, policy: str | None) -> None:
+    if "cycle_1_worker_seconds" in figures:
+        print(f"\nmonitoring cycle: {args.models} models × {args.rows:,} rows × 20 features")
+        print(
+            "  first cycle (loads the champions, stores HTML reports) "
+            f"{figures['cold_cycle_1_worker_seconds']:.2f} s, "
+            f"bare {figures['cold_bare_evidently_seconds']:.2f} s, ratio {figures['cold_overhead_ratio']:.2f}"
+        )
+        print(f"  cycle, 1 worker       {figures['cycle_1_worker_seconds']:8.2f} s")
+        print(
+            f"  bare DataDriftPreset  {figures['bare_evidently_seconds']:8.2f} s (sum over the same batches)"
+        )
+        print(f"  ratio                 {figures['overhead_ratio_1_worker']:8.2f}")
+        speedup = figures["speedup_2_workers"]
+        print(
+            f"  cycle, 2 workers      {figures['cycle_2_workers_seconds']:8.2f} s  (speed-up {speedup:.2f})"
+        )
+        print(f"  peak memory (RSS)     {figures['peak_rss_mb']:8.0f} MB")
+    if "dask" in figures:
+        dask = figures["dask"]
+        print(f"\nDask local cluster: {dask['models']} models × {dask['rows']:,} rows × 20 features")
+        print("  (CPU: seconds of the flow's process / of the worker processes)")
+        for label, key in (("1 worker ", "cycle_1_worker"), ("2 workers", "cycle_2_workers")):
+            cycle = dask[key]
+            print(
+                f"  cycle, {label}     {cycle['seconds']:8.2f} s  CPU {cycle['cpu_flow_process_seconds']:.0f}"
+                f" / {cycle['cpu_worker_processes_seconds']:.0f} s"
+            )
+        print(f"  speed-up, 2 workers   {dask['speedup_2_workers']:8.2f}")
+        print(f"  peak worker memory    {dask['worker_peak_rss_mb']:8.0f} MB (largest child process)")
+    if "scaling" in figures:
+        scaling = figures["scaling"]
+        print(f"\nscaling: new batches of {scaling['rows']:,} rows × 20 features, 2 workers")
+        print("  models   threads (s)   dask (s)   dask / threads   dask workers' CPU (s)")
+        for cycle in scaling["cycles"]:
+            print(
+                f"  {cycle['models']:6d}   {cycle['thread_2_workers']['seconds']:11.2f}"
+                f"   {cycle['dask_2_workers']['seconds']:8.2f}   {cycle['dask_to_thread']:14.2f}"
+                f"   {cycle['dask_2_workers']['cpu_worker_processes_seconds']:21.0f}"
+            )
+    if policy is not None:
+        print()
+        print(policy)
+
+
+def parse_parts(value: str) -> list[str]:
+    if value.strip() == "all":
+        return list(PARTS)
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)} or all, not '{value}'")
+    return parts
+
+
+def parse_sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(size) for size in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a list of model counts such as 1,10,50") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"model counts must be at least 1, not '{value}'")
+    return sizes
+
+
+def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]:
+    """The figures of the parts asked for, and the policy's report (when asked for)."""
+    figures: dict[str, Any] = {"parts": args.only}
+    policy = None
+    with tempfile.TemporaryDirectory() as scratch:
+        if {"cycle", "dask"} & set(args.only):
+            figures.update(models=args.models, rows=args.rows, features=N_NUMERICAL + N_CATEGORICAL)
+            log(f"building {args.models} trained models of {args.rows} rows × 20 features …")
+            started = time.perf_counter()
+            workspace = build_workspace(Path(scratch) / "ws", args.models, args.rows)
+            figures["setup_seconds"] = round(time.perf_counter() - started, 1)
+            from zenops import monitoring
+
+            monitoring.warm_up()
+            days = Days()
+            if "cycle" in args.only:
+                log("cycles on threads, and bare Evidently …")
+                cycle_part(workspace, args, days, figures)
+            if "dask" in args.only:
+                log("cycles on a Dask local cluster of 1, then 2 workers …")
+                dask_part(workspace, args, days, figures)
+        if "scaling" in args.only:
+            scaling_part(Path(scratch) / "scaling", args, figures, log)
+    if "policy" in args.only:
+        from drift.evaluation import evaluate_policy
+
+        log(f"policy: {args.cycles} no-drift cycles and {args.trials} trials per shift …")
+        evaluation = evaluate_policy(cycles=args.cycles, trials=args.trials, seed=SEED)
+        figures["policy"], policy = evaluation.to_dict(), evaluation.to_markdown()
+    return figures, policy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--cycles", type=int, default=200, help="no-drift cycles for the false-alarm rate")
     parser.add_argument("--trials", type=int, default=20, help="trials per shift scenario")
+    parser.add_argument(
+        "--only",
+        type=parse_parts,
+        default=list(DEFAULT_PARTS),
+        help=f"the parts to run, comma-separated, of {', '.join(PARTS)}, or all "
+        f"(default {','.join(DEFAULT_PARTS)})",
+    )
+    parser.add_argument("--scaling-rows", type=int, default=2_000, help="rows per model in the scaling part")
+    parser.add_argument(
+        "--scaling-models", type=parse_sizes, default=[1, 10, 50], help="model counts of the scaling part"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
 
@@ -172,58 +415,17 @@ def main() -> None:
     for noisy in ("mlflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    figures: dict[str, Any] = {
-        "models": args.models,
-        "rows": args.rows,
-        "features": N_NUMERICAL + N_CATEGORICAL,
-    }
-    with tempfile.TemporaryDirectory() as scratch:
-        log(f"building {args.models} trained models of {args.rows} rows × 20 features …")
-        started = time.perf_counter()
-        workspace = build_workspace(Path(scratch) / "ws", args.models, args.rows)
-        figures["setup_seconds"] = round(time.perf_counter() - started, 1)
-        from zenops import monitoring
+    if os.environ.get("PREFECT_API_URL"):
+        figures, policy = run(args, log)
+    else:  # Dask workers report to the same API as the flow: a server, not the in-process one
+        from prefect.testing.utilities import prefect_test_harness
 
-        monitoring.warm_up()
-        cold = drop_batches(workspace, args.rows, "2024-07-01", 1)
-        figures["cold_cycle_1_worker_seconds"] = round(timed_cycle(workspace, 1), 2)
-        figures["cold_bare_evidently_seconds"] = round(bare_evidently(workspace, cold), 2)
-        warm = drop_batches(workspace, args.rows, "2024-07-02", 2)
-        figures["cycle_1_worker_seconds"] = round(timed_cycle(workspace, 1), 2)
-        figures["bare_evidently_seconds"] = round(bare_evidently(workspace, warm), 2)
-        drop_batches(workspace, args.rows, "2024-07-03", 3)
-        figures["cycle_2_workers_seconds"] = round(timed_cycle(workspace, 2), 2)
-    ratio = figures["cold_cycle_1_worker_seconds"] / figures["cold_bare_evidently_seconds"]
-    figures["cold_overhead_ratio"] = round(ratio, 2)
-    ratio = figures["cycle_1_worker_seconds"] / figures["bare_evidently_seconds"]
-    figures["overhead_ratio_1_worker"] = round(ratio, 2)
-    figures["speedup_2_workers"] = round(
-        figures["cycle_1_worker_seconds"] / figures["cycle_2_workers_seconds"], 2
-    )
-    figures["peak_rss_mb"] = round(peak_rss_mb(), 0)
-
-    from drift.evaluation import evaluate_policy
-
-    log(f"policy: {args.cycles} no-drift cycles and {args.trials} trials per shift …")
-    evaluation = evaluate_policy(cycles=args.cycles, trials=args.trials, seed=SEED)
-    figures["policy"] = evaluation.to_dict()
+        with prefect_test_harness(server_startup_timeout=90):
+            figures, policy = run(args, log)
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
         return
-    print(f"\nmonitoring cycle: {args.models} models × {args.rows:,} rows × 20 features")
-    print(
-        "  first cycle (loads the champions, stores HTML reports) "
-        f"{figures['cold_cycle_1_worker_seconds']:.2f} s, "
-        f"bare {figures['cold_bare_evidently_seconds']:.2f} s, ratio {figures['cold_overhead_ratio']:.2f}"
-    )
-    print(f"  cycle, 1 worker       {figures['cycle_1_worker_seconds']:8.2f} s")
-    print(f"  bare DataDriftPreset  {figures['bare_evidently_seconds']:8.2f} s (sum over the same batches)")
-    print(f"  ratio                 {figures['overhead_ratio_1_worker']:8.2f}")
-    speedup = figures["speedup_2_workers"]
-    print(f"  cycle, 2 workers      {figures['cycle_2_workers_seconds']:8.2f} s  (speed-up {speedup:.2f})")
-    print(f"  peak memory (RSS)     {figures['peak_rss_mb']:8.0f} MB")
-    print()
-    print(evaluation.to_markdown())
+    print_figures(figures, args, policy)
 
 
 if __name__ == "__main__":
