@@ -33,14 +33,15 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     from drift.engine import EvidentlyEngine
 
     monitoring.warm_up()
-    spec = workspace.config.model(model)
-    with holding(monitor_limit(model), f"monitor {model}"):
-        summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine())
     from prefect.runtime import flow_run
 
-    for outcome in summary["batches"]:
-        if outcome.get("ticket_created"):
-            notify_incident(workspace, spec, outcome, flow_run.id)
+    spec = workspace.config.model(model)
+
+    def announce(outcome: monitoring.BatchOutcome) -> None:
+        notify_incident(workspace, spec, outcome.to_dict(), flow_run.id)
+
+    with holding(monitor_limit(model), f"monitor {model}"):
+        summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine(), on_ticket_opened=announce)
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -458,8 +459,17 @@ def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
     )
 
 
-def monitor_one_model(workspace: Workspace, spec: ModelSpec, engine: DriftEngine) -> dict[str, Any]:
-    """Every pending batch of one model, in order; the watermark follows each recorded batch."""
+def monitor_one_model(
+    workspace: Workspace,
+    spec: ModelSpec,
+    engine: DriftEngine,
+    on_ticket_opened: Callable[[BatchOutcome], None] | None = None,
+) -> dict[str, Any]:
+    """Every pending batch of one model, in order; the watermark follows each recorded batch.
+
+    ``on_ticket_opened`` hears of each batch that opened a ticket as soon as it is
+    stored, before the next batch: a later batch's failure does not silence it.
+    """
     states = MonitorStateStore(workspace.stores.tickets_url)
     state = states.get(spec.name)
     html_policy = workspace.config.monitoring.html_reports
@@ -478,6 +488,8 @@ def monitor_one_model(workspace: Workspace, spec: ModelSpec, engine: DriftEngine
         record_batch(workspace, spec, outcome, measurement, html=html)
         open_ticket(workspace, spec, outcome)
         emit_degraded(spec, outcome)
+        if outcome.ticket_created and on_ticket_opened is not None:
+            on_ticket_opened(outcome)
         state = next_state(state, outcome, batch, labels)
         crash_point("after-records")
         states.advance(state)

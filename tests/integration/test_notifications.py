@@ -18,6 +18,7 @@ from flows.refresh import refresh_model
 from flows.train import train_model
 from tests.integration.test_refresh_flow import drifted_workspace, open_refresh_ticket, set_promotion
 from tests.loopback import Endpoints, closed_port
+from zenops import monitoring
 from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.errors import ZenopsError
 from zenops.workspace import Workspace
@@ -103,12 +104,44 @@ def test_a_failed_flow_run_notifies_the_oncall_with_the_error(
     with pytest.raises(ZenopsError, match="injected crash at after-records"):
         monitor_models(workspace=str(ws.root), models=[MODEL], workspace_name="ws")
 
-    (body,) = endpoints.bodies("oncall")
+    # The bad batch's ticket was stored before the crash, and announced; then the failure.
+    incident, body = endpoints.bodies("oncall")
+    assert incident["title"].startswith(f"zenops: {MODEL} needs a data_quality (ticket #")
     assert body["title"] == "zenops: flow run monitor ws failed"
     assert "Flow **monitor-models**, run `monitor ws`, ended **Failed**." in body["message"]
     assert "injected crash at after-records" in body["message"]
     assert "/runs/flow-run/" in body["message"]
-    assert [path for path, _ in endpoints.received] == ["/oncall"]
+    assert [path for path, _ in endpoints.received] == ["/oncall", "/oncall"]
+
+
+def test_an_incident_is_announced_once_even_when_the_cycle_fails_after_opening_it(
+    trained: Workspace, endpoints: Endpoints, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = configure(trained, endpoints)
+    spec = ws.config.model(MODEL)
+    schedule = DriftSchedule(covariate_start=0, covariate_ramp_days=1, concept_start=None)
+    stream = production_stream(MODEL, days=4, rows_per_day=300, seed=5, schedule=schedule)
+    write_stream(stream, ws.path(spec.batches), ws.path(spec.labels), through=stream[-1].day)
+
+    def crash_once_a_ticket_is_stored(point: str) -> None:  # before the watermark moves past it
+        if point == "after-records" and ws.ticket_store().list(model=MODEL):
+            raise ZenopsError("injected crash after the ticket was stored")
+
+    with monkeypatch.context() as patch, pytest.raises(ZenopsError, match="after the ticket was stored"):
+        patch.setattr(monitoring, "crash_point", crash_once_a_ticket_is_stored)
+        monitor_models(workspace=str(ws.root), models=[MODEL], workspace_name="ws")
+
+    incident, failure = endpoints.bodies("oncall")
+    (ticket,) = ws.ticket_store().list(model=MODEL)
+    assert incident["title"] == f"zenops: {MODEL} needs a refresh (ticket #{ticket.id})"
+    assert failure["title"] == "zenops: flow run monitor ws failed"
+
+    # The next cycle processes that batch again: evidence on the same ticket, no second announcement.
+    (summary,) = monitor_models(workspace=str(ws.root), models=[MODEL])["models"]
+    assert summary["batches"][0]["ticket"] == ticket.id
+    assert not any(batch["ticket_created"] for batch in summary["batches"])
+    assert len(endpoints.bodies("oncall")) == 2
+    assert [t.id for t in ws.ticket_store().list(model=MODEL)] == [ticket.id]
 
 
 def test_a_refresh_hand_back_notifies_the_owner_and_not_the_sponsor(
