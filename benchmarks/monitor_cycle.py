@@ -12,8 +12,8 @@ Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
   reports on the same batches against the same reference rows, in the same
   process, and sums their time; prints the cycle's wall time, the bare sum, their
   ratio (the orchestration overhead: MLflow runs, tickets, Prefect tasks, scoring,
-  the data summary and the label-free estimate are all inside the cycle), the
-  speed-up with two threads, and peak memory (max RSS);
+  the HTML reports with their data summary and the label-free estimate are all
+  inside the cycle), the speed-up with two threads, and peak memory (max RSS);
 - ``dask``: on the same workspace, a cycle on a Dask local cluster of one worker
   and one of two workers, each over new batches, and the speed-up;
 - ``scaling``: a second workspace of 50 models trained on ``--scaling-rows`` rows

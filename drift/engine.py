@@ -18,8 +18,10 @@ the verdict's. Evidently is imported only when a measurement is made.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from evidently import DataDefinition
 
 _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
+log = logging.getLogger(__name__)
 
 
 class DriftEngine(Protocol):
@@ -86,8 +89,10 @@ def sample_reference(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
 class EvidentlyEngine:
     """Drift, data summary and (with labels) quality reports made with Evidently 0.7.
 
-    - ``include_summary``: add Evidently's data summary (about as slow as the drift
-      part); the drift figures do not depend on it.
+    - ``include_summary``: add Evidently's data summary to the HTML report. It is
+      built only when the HTML is written (:meth:`DriftMeasurement.save_html`),
+      with the drift part again in the same report: it costs about twice the drift
+      part, its figures included, and the drift figures do not depend on it.
     """
 
     name = "evidently"
@@ -137,6 +142,16 @@ class EvidentlyEngine:
         threshold = alpha / max(family, 1)
 
         snapshot = self._drift_report(reference, current, spec, testable, output, threshold)
+
+        def for_html() -> Any:
+            if not self.include_summary:
+                return snapshot
+            try:
+                return self._drift_report(reference, current, spec, testable, output, threshold, summary=True)
+            except DataError as error:  # the verdict stands; the HTML shows the drift part only
+                log.warning("%s; the HTML report has no data summary", error)
+                return snapshot
+
         scores = _value_drifts(snapshot.dict())
         features = [
             _column(
@@ -174,7 +189,7 @@ class EvidentlyEngine:
             performance=performance,
             labelled_rows=0 if labelled is None else len(labelled),
             report_json=report_json,
-            html_writer=_html_writer(snapshot, quality),
+            html_writer=_html_writer(for_html, quality),
         )
 
     def _drift_report(
@@ -185,6 +200,8 @@ class EvidentlyEngine:
         testable: list[str],
         output: str | None,
         threshold: float,
+        *,
+        summary: bool = False,
     ) -> Any:
         from evidently.metrics import ValueDrift
         from evidently.presets import DataDriftPreset, DataSummaryPreset
@@ -208,7 +225,7 @@ class EvidentlyEngine:
                     column=output, method=method_for(prediction_kind(spec, output)), threshold=threshold
                 )
             )
-        if self.include_summary:
+        if summary:
             metrics.append(DataSummaryPreset(columns=columns))
         return _run(
             metrics,
@@ -358,12 +375,14 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _html_writer(drift_snapshot: Any, quality_snapshot: Any | None):
+def _html_writer(drift_snapshot: Callable[[], Any], quality_snapshot: Any | None):
+    """Writes the drift report made on demand by ``drift_snapshot``, and the quality report."""
+
     def write(path: Path) -> list[Path]:
         written = [path]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            drift_snapshot.save_html(str(path))
+            drift_snapshot().save_html(str(path))
             if quality_snapshot is not None:
                 quality_path = path.with_name(f"{path.stem}.quality{path.suffix or '.html'}")
                 quality_snapshot.save_html(str(quality_path))

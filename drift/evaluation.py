@@ -22,8 +22,8 @@ The default engine is :class:`drift.stattests.ScipyDriftEngine`: the same ``ks``
 ``chi2_homogeneity`` p-values as the Evidently engine (the integration tests check
 that they agree to 1e-9 and that both engines give the same evaluation), about ten
 times faster (0.13 s against 1.4 s for 10,000 × 20 against 10,000 rows, without the
-data summary). Pass ``engine=EvidentlyEngine(include_summary=False)`` to run the real
-reports.
+data summary, which is built only for an HTML report). Pass
+``engine=EvidentlyEngine()`` to run the real reports.
 """
 
 from __future__ import annotations
