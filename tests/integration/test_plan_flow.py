@@ -12,9 +12,11 @@ from flows.plan import plan_demand
 from zenops.workspace import Workspace
 
 
-def artifacts(key: str):
+def artifacts(key: str, flow_run_id):
+    """The artifacts under ``key`` that one flow run published (other tests publish under it too)."""
     with get_client(sync_client=True) as client:
-        return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return [a for a in found if a.flow_run_id == flow_run_id]
 
 
 def test_the_plan_is_visible_in_prefect(prefect_api, workspace: Workspace) -> None:
@@ -31,9 +33,11 @@ def test_the_plan_is_visible_in_prefect(prefect_api, workspace: Workspace) -> No
         store.open_or_update(
             new_ticket(draft, now=now, sla_tiers=config.sla_tiers, models=config.models, team=config.team)
         )
-    result = plan_demand(workspace=str(workspace.root))
+    state = plan_demand(workspace=str(workspace.root), return_state=True)
+    result = state.result()
     assert [a["ticket"] for a in result["plan"]][0] == 1
-    (table,) = artifacts("plan")[:1]
+    run = state.state_details.flow_run_id
+    (table,) = artifacts("plan", run)
     assert table.type == "table" and "Refresh loans" in str(table.data)
-    (gantt,) = artifacts("plan-gantt")[:1]
+    (gantt,) = artifacts("plan-gantt", run)
     assert gantt.type == "markdown" and "gantt" in str(gantt.data) and "Churn" in str(gantt.data)

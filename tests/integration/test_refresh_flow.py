@@ -188,7 +188,7 @@ def test_a_failing_gate_hands_back_with_a_dossier_and_moves_nothing(drifted: Wor
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dossier-loan-default"]))
         )
-    assert artifacts and artifacts[0].data == text
+    assert any(a.data == text for a in artifacts)  # other tests' hand-backs publish under the key too
 
     # A second hand-back adds evidence to the same rebuild ticket.
     again = refresh_model(model=MODEL, workspace=str(ws.root))
