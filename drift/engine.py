@@ -89,10 +89,10 @@ def sample_reference(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
 class EvidentlyEngine:
     """Drift, data summary and (with labels) quality reports made with Evidently 0.7.
 
-    - ``include_summary``: add Evidently's data summary to the HTML report. It is
-      built only when the HTML is written (:meth:`DriftMeasurement.save_html`),
-      with the drift part again in the same report: it costs about twice the drift
-      part, its figures included, and the drift figures do not depend on it.
+    - ``include_summary``: write Evidently's data summary beside the HTML drift
+      report (``<name>.summary.html``). It is built only when the HTML is written
+      (:meth:`DriftMeasurement.save_html`): it costs about as much as the drift
+      report, and the verdict does not depend on it.
     """
 
     name = "evidently"
@@ -143,14 +143,14 @@ class EvidentlyEngine:
 
         snapshot = self._drift_report(reference, current, spec, testable, output, threshold)
 
-        def for_html() -> Any:
+        def summary() -> Any:
             if not self.include_summary:
-                return snapshot
+                return None
             try:
-                return self._drift_report(reference, current, spec, testable, output, threshold, summary=True)
-            except DataError as error:  # the verdict stands; the HTML shows the drift part only
-                log.warning("%s; the HTML report has no data summary", error)
-                return snapshot
+                return self._summary_report(reference, current, spec, output)
+            except DataError as error:  # the verdict stands; the HTML reports go without it
+                log.warning("%s; no data summary report", error)
+                return None
 
         scores = _value_drifts(snapshot.dict())
         features = [
@@ -189,7 +189,7 @@ class EvidentlyEngine:
             performance=performance,
             labelled_rows=0 if labelled is None else len(labelled),
             report_json=report_json,
-            html_writer=_html_writer(for_html, quality),
+            html_writer=_html_writer(snapshot, summary, quality),
         )
 
     def _drift_report(
@@ -200,11 +200,9 @@ class EvidentlyEngine:
         testable: list[str],
         output: str | None,
         threshold: float,
-        *,
-        summary: bool = False,
     ) -> Any:
         from evidently.metrics import ValueDrift
-        from evidently.presets import DataDriftPreset, DataSummaryPreset
+        from evidently.presets import DataDriftPreset
 
         columns = [*spec.features.all, *([output] if output else [])]
         definition = _definition(spec, output)
@@ -225,14 +223,26 @@ class EvidentlyEngine:
                     column=output, method=method_for(prediction_kind(spec, output)), threshold=threshold
                 )
             )
-        if summary:
-            metrics.append(DataSummaryPreset(columns=columns))
         return _run(
             metrics,
             current[columns],
             reference[columns],
             definition,
             f"{spec.name}: Evidently could not compare the batch with the reference",
+        )
+
+    def _summary_report(
+        self, reference: pd.DataFrame, current: pd.DataFrame, spec: ModelSpec, output: str | None
+    ) -> Any:
+        from evidently.presets import DataSummaryPreset
+
+        columns = [*spec.features.all, *([output] if output else [])]
+        return _run(
+            [DataSummaryPreset(columns=columns)],
+            current[columns],
+            reference[columns],
+            _definition(spec, output),
+            f"{spec.name}: Evidently could not summarise the batch",
         )
 
     def _quality_report(self, labelled: pd.DataFrame, spec: ModelSpec, classes: list[Any] | None) -> Any:
@@ -375,18 +385,20 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _html_writer(drift_snapshot: Callable[[], Any], quality_snapshot: Any | None):
-    """Writes the drift report made on demand by ``drift_snapshot``, and the quality report."""
+def _html_writer(drift_snapshot: Any, summary: Callable[[], Any | None], quality_snapshot: Any | None):
+    """Writes the drift report, the data summary (made now, by ``summary``) and the quality report."""
 
     def write(path: Path) -> list[Path]:
         written = [path]
+        suffix = path.suffix or ".html"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            drift_snapshot().save_html(str(path))
-            if quality_snapshot is not None:
-                quality_path = path.with_name(f"{path.stem}.quality{path.suffix or '.html'}")
-                quality_snapshot.save_html(str(quality_path))
-                written.append(quality_path)
+            drift_snapshot.save_html(str(path))
+            for name, snapshot in (("summary", summary()), ("quality", quality_snapshot)):
+                if snapshot is not None:
+                    extra = path.with_name(f"{path.stem}.{name}{suffix}")
+                    snapshot.save_html(str(extra))
+                    written.append(extra)
         return written
 
     return write

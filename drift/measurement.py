@@ -92,9 +92,9 @@ class DriftMeasurement:
     def save_html(self, path: str | Path) -> list[Path]:
         """Write the HTML report to ``path`` and return the files written.
 
-        The Evidently engine writes the drift and data-summary report at ``path`` and,
-        when labelled rows were given, the quality report next to it
-        (``<name>.quality.html``).
+        The Evidently engine writes the drift report at ``path``, its data summary
+        next to it (``<name>.summary.html``, built now) and, when labelled rows were
+        given, the quality report (``<name>.quality.html``).
         """
         if self.html_writer is None:
             raise ValueError(f"the {self.engine} engine kept no report to write")

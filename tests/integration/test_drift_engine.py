@@ -107,38 +107,34 @@ def test_the_snapshot_json_and_the_html_reports_are_written(engine, tmp_path):
     written = measurement.save_html(tmp_path / "reports" / "loan-default-2026-01-05.html")
     assert [p.name for p in written] == [
         "loan-default-2026-01-05.html",
+        "loan-default-2026-01-05.summary.html",
         "loan-default-2026-01-05.quality.html",
     ]
     assert all(p.stat().st_size > 10_000 for p in written)
-    assert "Row count" in written[0].read_text()  # the data summary, built for the HTML
+    assert "Row count" in written[1].read_text()  # the data summary, built for the HTML
     assert measurement.labelled_rows == 300
     assert measurement.performance.metric == "roc_auc"
     assert 0.5 < measurement.performance.value < 1.0
 
 
-def test_the_data_summary_is_built_only_for_the_html_and_its_failure_leaves_the_drift_part(
+def test_the_data_summary_is_built_only_for_the_html_and_its_failure_leaves_the_drift_report(
     tmp_path, monkeypatch, caplog
 ):
-    engine = EvidentlyEngine()
-    built: list[bool] = []
-    drift_report = EvidentlyEngine._drift_report
+    built: list[int] = []
 
-    def failing_summary(self, *args, summary: bool = False):
-        built.append(summary)
-        if summary:
-            raise DataError("loan-default: Evidently could not summarise the batch (injected)")
-        return drift_report(self, *args)
+    def failing_summary(self, reference, current, spec, output):
+        built.append(len(current))
+        raise DataError("loan-default: Evidently could not summarise the batch (injected)")
 
-    monkeypatch.setattr(EvidentlyEngine, "_drift_report", failing_summary)
-    measurement = engine.measure(frame(2000, 1), frame(800, 5, shift=0.3).drop(columns="y"), spec())
-    assert built == [False]
+    monkeypatch.setattr(EvidentlyEngine, "_summary_report", failing_summary)
+    current = frame(800, 5, shift=0.3).drop(columns="y")
+    measurement = EvidentlyEngine().measure(frame(2000, 1), current, spec())
+    assert built == []
     assert "Row count" not in measurement.report_json
     (written,) = measurement.save_html(tmp_path / "report.html")
-    assert built == [False, True]
-    text = written.read_text()
-    assert "ValueDrift" in text or "Drift" in text
-    assert "Row count" not in text
-    assert "the HTML report has no data summary" in caplog.text
+    assert built == [800]
+    assert written.name == "report.html" and "Row count" not in written.read_text()
+    assert "no data summary report" in caplog.text
 
 
 def test_regression_quality_and_prediction_drift(engine):
