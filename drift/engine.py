@@ -204,7 +204,7 @@ class EvidentlyEngine:
         from evidently.metrics import ValueDrift
         from evidently.presets import DataDriftPreset
 
-        columns = [*spec.features.all, *([output] if output else [])]
+        columns = _compared_columns(spec, output)
         definition = _definition(spec, output)
         metrics: list[Any] = []
         if testable:
@@ -236,7 +236,7 @@ class EvidentlyEngine:
     ) -> Any:
         from evidently.presets import DataSummaryPreset
 
-        columns = [*spec.features.all, *([output] if output else [])]
+        columns = _compared_columns(spec, output)
         return _run(
             [DataSummaryPreset(columns=columns)],
             current[columns],
@@ -288,6 +288,11 @@ class EvidentlyEngine:
             definition,
             f"{spec.name}: Evidently could not measure quality on the labelled rows",
         )
+
+
+def _compared_columns(spec: ModelSpec, output: str | None) -> list[str]:
+    """The features, and the model's output when both frames carry it."""
+    return [*spec.features.all, *([output] if output else [])]
 
 
 def _definition(spec: ModelSpec, output: str | None) -> DataDefinition:
