@@ -20,15 +20,14 @@ def write_training_data(workspace: Workspace, model: str, rows: int = 3000, seed
     return path
 
 
+# Environment variables that point a workspace at other stores than its own.
+STORE_VARIABLES = ("ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE", "ZENOPS_ARTIFACT_ROOT")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A fresh workspace made by ``zenops init``, with demo training data written."""
-    for variable in (
-        "ZENOPS_TRACKING_URI",
-        "ZENOPS_TICKETS_URL",
-        "ZENOPS_DVC_REMOTE",
-        "ZENOPS_ARTIFACT_ROOT",
-    ):
+    for variable in STORE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     ws = Workspace(tmp_path / "ws")
     init_workspace(ws)

@@ -21,7 +21,7 @@ import yaml
 
 from flows.monitor import monitor_model, monitor_models
 from flows.train import train_model
-from tests.integration.conftest import write_training_data
+from tests.integration.conftest import STORE_VARIABLES, write_training_data
 from zenops.datagen import DriftSchedule, production_stream, write_stream
 from zenops.errors import StoreError
 from zenops.init import init_workspace
@@ -34,7 +34,6 @@ DAYS, ROWS, SEED = 4, 300, 5
 SCHEDULE = DriftSchedule(covariate_start=1, covariate_ramp_days=1, concept_start=None, label_delay_days=1)
 # The HTML report changes no decision and costs seconds per batch.
 MONITORING = {"workers": 2, "html_reports": "never"}
-STORE_VARIABLES = ("ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE", "ZENOPS_ARTIFACT_ROOT")
 
 
 def make_workspace(root: Path, monitoring: dict[str, Any], init: bool = True) -> Workspace:
