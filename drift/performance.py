@@ -53,6 +53,9 @@ class PerformanceEstimate:
 
     ``lower``/``upper`` are NannyML's confidence band (± 3 sampling errors);
     ``standard_error`` is its sampling error for a batch of this size.
+    ``trusted`` is False when the estimate should not decide a verdict (the
+    estimator failed its calibration check on the reference, or the batch lies
+    outside the reference's support); ``distrust`` then says why, in one line.
     """
 
     metric: str
@@ -62,6 +65,8 @@ class PerformanceEstimate:
     standard_error: float | None
     method: str
     rows: int
+    trusted: bool = True
+    distrust: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
@@ -73,6 +78,8 @@ class PerformanceEstimate:
             "standard_error": self.standard_error,
             "method": self.method,
             "rows": self.rows,
+            "trusted": self.trusted,
+            "distrust": self.distrust,
         }
 
 
