@@ -20,6 +20,11 @@ Problem codes:
 - ``duplicate_ids``: ids repeat (labels are joined on the id).
 - ``unseen_categories``: more than ``unseen_category_tolerance`` of a categorical
   column's values are categories absent from the training data.
+- ``non_finite``: a numerical feature holds ``inf``/``-inf``, or values so large that
+  their range overflows (``1e308`` beside ``-1e308``): no model or test can use them.
+- ``constant``: a numerical feature holds one value in every row of the batch (at
+  least ``CONSTANT_MIN_ROWS`` rows) where the training data holds several: a stuck
+  feed or a default filled in, not a population.
 
 The returned frame has the expected columns in the spec's order, numerical features
 as numbers, and categorical features in the training data's representation (text
@@ -32,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
@@ -46,6 +52,8 @@ __all__ = [
     "EMPTY",
     "EXTRA_COLUMNS",
     "MISSING_COLUMNS",
+    "NON_FINITE",
+    "CONSTANT",
     "Problem",
     "UNREADABLE",
     "UNSEEN_CATEGORIES",
@@ -64,7 +72,10 @@ WRONG_TYPE = "wrong_type"
 ALL_NULL = "all_null"
 DUPLICATE_IDS = "duplicate_ids"
 UNSEEN_CATEGORIES = "unseen_categories"
+NON_FINITE = "non_finite"
+CONSTANT = "constant"
 
+CONSTANT_MIN_ROWS = 20
 _EXAMPLES = 3
 
 
@@ -199,6 +210,9 @@ def check_frame(
             problems.append(problem)
         else:
             frame[column] = converted
+            problem = _unmeasurable(converted, reference.get(column), column, source)
+            if problem:
+                problems.append(problem)
     if PROBABILITY in frame.columns and pd.api.types.is_numeric_dtype(frame[PROBABILITY]):
         outside = frame[PROBABILITY].dropna()
         outside = outside[(outside < 0) | (outside > 1)]
@@ -299,6 +313,42 @@ def _as_numbers(values: pd.Series, column: str, source: str) -> tuple[pd.Series,
             WRONG_TYPE, column, f"{source}: column '{column}' has non-numeric values ({_examples(bad)})"
         )
     return converted, None
+
+
+def _unmeasurable(values: pd.Series, reference: pd.Series | None, column: str, source: str) -> Problem | None:
+    """A numerical column no model or test can use: infinite, overflowing or stuck on one value."""
+    present = values.dropna().astype(float)
+    if present.empty:
+        return None
+    infinite = present[np.isinf(present)]
+    if len(infinite):
+        return Problem(
+            NON_FINITE,
+            column,
+            f"{source}: column '{column}' has infinite values ({_examples(infinite)}) "
+            f"in {len(infinite)} rows",
+        )
+    known = reference.dropna().astype(float) if reference is not None else pd.Series(dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = min(present.min(), known.min()) if len(known) else present.min()
+        high = max(present.max(), known.max()) if len(known) else present.max()
+        span = np.float64(high) - np.float64(low)
+    if not np.isfinite(span):
+        huge = present[present.abs() >= present.abs().nlargest(_EXAMPLES).min()]
+        return Problem(
+            NON_FINITE,
+            column,
+            f"{source}: column '{column}' has values too large to measure ({_examples(huge)}): "
+            "their range overflows",
+        )
+    if len(present) >= CONSTANT_MIN_ROWS and present.nunique() == 1 and known.nunique() > 1:
+        return Problem(
+            CONSTANT,
+            column,
+            f"{source}: column '{column}' holds one value ({_number_text(present.iloc[0])}) in all "
+            f"{len(present)} rows, where the training data holds {known.nunique()} distinct values",
+        )
+    return None
 
 
 def _check_timestamps(values: pd.Series, column: str, source: str) -> list[Problem]:

@@ -1,22 +1,55 @@
-"""Durable monitoring state per model: watermarks and the drift streak.
+"""Durable monitoring state per model: watermarks, the drift streak, files read and labels.
 
-Kept in the workspace database beside the tickets (same URL, own table). The
-watermark names the last production batch (and label file) whose verdict and
-records are stored; it is advanced only after them, in one transaction, so a
-crash re-does a batch instead of skipping it.
+Kept in the workspace database beside the tickets (same URL, own tables). The
+watermark names the last production batch whose verdict and records are stored;
+it is advanced only after them, in one transaction with the label files read at
+that batch and the labels that matched or wait, so a crash re-does a batch (and
+re-reads its label files) instead of skipping it.
+
+- ``monitor_state``: one row per model (watermark, streak, last verdict).
+- ``monitor_files``: every label file read (or refused) and every file of the
+  batches or labels folder that monitoring cannot read, with the file's md5: each is
+  handled once, and a label file whose bytes change is read again.
+- ``label_rows``: one row per labelled id: its target, the file it came from, when
+  it arrived, and the batch it matched (``waiting`` until one does, ``expired`` once
+  it waited longer than the model's ``labels.wait``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from zenops.errors import StoreError
+from zenops.labels import EXPIRED, MATCHED, WAITING, LabelRow
+
+__all__ = [
+    "EXPIRED",
+    "MATCHED",
+    "WAITING",
+    "Changes",
+    "FileRecord",
+    "LabelRow",
+    "ModelState",
+    "MonitorStateStore",
+]
 
 metadata = MetaData()
 
@@ -31,6 +64,35 @@ state_table = Table(
     Column("updated", DateTime(timezone=True)),
 )
 
+files_table = Table(
+    "monitor_files",
+    metadata,
+    Column("model", String(64), nullable=False),
+    Column("folder", String(16), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("digest", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("rows", Integer),
+    Column("note", Text),
+    Column("seen", DateTime(timezone=True)),
+    PrimaryKeyConstraint("model", "folder", "name"),
+)
+
+label_table = Table(
+    "label_rows",
+    metadata,
+    Column("model", String(64), nullable=False),
+    Column("row_id", String(200), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("arrived", DateTime(timezone=True), nullable=False),
+    Column("batch", String(300)),
+    Column("status", String(16), nullable=False),
+    PrimaryKeyConstraint("model", "row_id"),
+)
+
+_CHUNK = 500
+
 
 @dataclass(frozen=True)
 class ModelState:
@@ -41,6 +103,31 @@ class ModelState:
     last_labels: str | None = None
     drift_streak: int = 0
     last_verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file of the batches or labels folder that monitoring has handled.
+
+    ``status``: ``read`` (a label file whose rows were taken), ``refused`` (a label
+    file with a problem, ``note`` says which) or ``ignored`` (a file monitoring does
+    not read, reported once).
+    """
+
+    folder: str
+    name: str
+    digest: str | None
+    status: str
+    rows: int | None = None
+    note: str | None = None
+
+
+@dataclass
+class Changes:
+    """What one processed batch adds to the state, stored with its watermark."""
+
+    files: list[FileRecord] = field(default_factory=list)
+    labels: list[LabelRow] = field(default_factory=list)
 
 
 def _engine(url: str) -> Engine:
@@ -76,8 +163,47 @@ class MonitorStateStore:
             return ModelState(model)
         return ModelState(model, row.last_batch, row.last_labels, row.drift_streak or 0, row.last_verdict)
 
-    def advance(self, state: ModelState) -> None:
-        """Store ``state`` as the model's new watermark (insert or update, one transaction)."""
+    def files(self, model: str) -> dict[tuple[str, str], FileRecord]:
+        """Every file handled for ``model``, by (folder, name)."""
+        query = select(files_table).where(files_table.c.model == model)
+        rows = self._read(lambda c: c.execute(query).all())
+        return {
+            (r.folder, r.name): FileRecord(r.folder, r.name, r.digest, r.status, r.rows, r.note) for r in rows
+        }
+
+    def labels(
+        self, model: str, *, ids: Sequence[str] | None = None, status: str | None = None
+    ) -> list[LabelRow]:
+        """Stored label rows of ``model``: those of ``ids`` (all when None), of one ``status``."""
+        base = select(label_table).where(label_table.c.model == model)
+        if status is not None:
+            base = base.where(label_table.c.status == status)
+        if ids is None:
+            queries = [base]
+        else:
+            unique = sorted(set(ids))
+            queries = [
+                base.where(label_table.c.row_id.in_(unique[i : i + _CHUNK]))
+                for i in range(0, len(unique), _CHUNK)
+            ]
+
+        def run(connection):
+            return [row for query in queries for row in connection.execute(query).all()]
+
+        return [
+            LabelRow(r.row_id, r.target, r.source, _aware(r.arrived), r.batch, r.status)
+            for r in self._read(run)
+        ]
+
+    def _read(self, work):
+        try:
+            with self.engine.connect() as connection:
+                return work(connection)
+        except SQLAlchemyError as error:
+            raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
+
+    def advance(self, state: ModelState, changes: Changes | None = None) -> None:
+        """Store ``state`` as the model's new watermark with ``changes``, in one transaction."""
         values = {
             "last_batch": state.last_batch,
             "last_labels": state.last_labels,
@@ -92,6 +218,9 @@ class MonitorStateStore:
                 )
                 if done.rowcount == 0:
                     connection.execute(state_table.insert().values(model=state.model, **values))
+                if changes is not None:
+                    _store_files(connection, state.model, changes.files)
+                    _store_labels(connection, state.model, changes.labels)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
@@ -102,3 +231,57 @@ class MonitorStateStore:
             ModelState(r.model, r.last_batch, r.last_labels, r.drift_streak or 0, r.last_verdict)
             for r in rows
         ]
+
+
+def _store_files(connection, model: str, records: Iterable[FileRecord]) -> None:
+    now = datetime.now(UTC)
+    for record in records:
+        connection.execute(
+            files_table.delete().where(
+                (files_table.c.model == model)
+                & (files_table.c.folder == record.folder)
+                & (files_table.c.name == record.name)
+            )
+        )
+        connection.execute(
+            files_table.insert().values(
+                model=model,
+                folder=record.folder,
+                name=record.name,
+                digest=record.digest,
+                status=record.status,
+                rows=record.rows,
+                note=record.note,
+                seen=now,
+            )
+        )
+
+
+def _store_labels(connection, model: str, rows: Sequence[LabelRow]) -> None:
+    ids = [row.row_id for row in rows]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        connection.execute(
+            label_table.delete().where((label_table.c.model == model) & label_table.c.row_id.in_(chunk))
+        )
+    if rows:
+        connection.execute(
+            label_table.insert(),
+            [
+                {
+                    "model": model,
+                    "row_id": row.row_id,
+                    "target": row.target,
+                    "source": row.source,
+                    "arrived": row.arrived,
+                    "batch": row.batch,
+                    "status": row.status,
+                }
+                for row in rows
+            ],
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands times back without their zone; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

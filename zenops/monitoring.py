@@ -1,11 +1,19 @@
 """One monitoring cycle of one model: the steps the monitor flow calls.
 
 Per model, over the production batches not yet seen (name order after the
-watermark): validate the batch, score it with the champion, measure drift
-against the champion's own training data (restored at its DVC version), measure
-quality on labels that arrived for earlier batches or estimate it without them,
-decide with the pure policy, record (MLflow run, report), open or update a
-ticket, and only then advance the watermark.
+watermark): take in the label files not read yet (by id, whatever their names:
+:mod:`zenops.labels`), validate the batch, score it with the champion, measure
+drift against the champion's own training data (restored at its DVC version),
+measure quality on the labels that matched scored rows at this step or estimate it
+without them, decide with the pure policy, record (MLflow run, report), open or
+update a ticket, and only then advance the watermark, with the labels and files
+taken in, in one transaction.
+
+Nothing is skipped in silence: a label file that cannot be used, labels that
+matched no scored row within ``labels.wait``, a file the folders hold that
+monitoring does not read, and a batch that no step can measure are each a
+``data_quality`` verdict naming the file (and column), reported once; the
+watermark moves past a bad batch so the next one is watched.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from typing import Any
 import pandas as pd
 
 from drift.assess import assess, assess_problems
-from drift.batches import check_batch
+from drift.batches import BatchCheck, Problem, check_batch
+from drift.columns import PREDICTION, PROBABILITY
 from drift.engine import DriftEngine, sample_reference
 from drift.measurement import DriftMeasurement
 from drift.metrics import MeasuredPerformance, measured_performance
@@ -30,16 +39,24 @@ from registry import lineage
 from registry.lineage import Lineage
 from registry.models import CHAMPION, ModelVersionInfo
 from zenops import clock
-from zenops.config import ModelSpec
-from zenops.errors import DataError, ZenopsError
-from zenops.monitor_state import ModelState, MonitorStateStore
-from zenops.training import PREDICTION, PROBABILITY, predict_frame, split_holdout
-from zenops.workspace import STATE_DIR, Workspace
+from zenops.config import Features, ModelSpec
+from zenops.errors import DataError, StoreError, ZenopsError
+from zenops.labels import TABLE_SUFFIXES, WAITING, LabelFile, Matching, match_labels
+from zenops.monitor_files import (
+    folder_files,
+    keep_scored,
+    labelled_frame,
+    scored_index,
+    take_in,
+    unread_files,
+)
+from zenops.monitor_state import Changes, ModelState, MonitorStateStore
+from zenops.training import predict_frame, split_holdout
+from zenops.workspace import Workspace
 
 log = logging.getLogger("zenops.monitor")
 
 TICKET_VERDICTS = ("refresh", "rebuild", "data_quality")
-TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 @dataclass
@@ -53,6 +70,7 @@ class Champion:
     holdout: pd.DataFrame  # the holdout it was evaluated on, with predictions
     baseline: MeasuredPerformance
     estimator: PerformanceEstimator | None
+    classes: list[Any] | None = None  # the training data's classes (classification)
 
 
 @dataclass
@@ -122,14 +140,8 @@ def summarise(model: str, outcomes: list[BatchOutcome], note: str | None = None)
 
 def pending(folder: Path, after: str | None) -> list[Path]:
     """CSV/Parquet files of ``folder`` named after ``after``, in name order."""
-    if not folder.is_dir():
-        return []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+    files = [p for p in folder_files(folder) if p.suffix.lower() in TABLE_SUFFIXES]
     return [p for p in files if after is None or p.name > after]
-
-
-def scored_dir(workspace: Workspace, model: str) -> Path:
-    return workspace.root / STATE_DIR / "monitor" / model / "scored"
 
 
 # -- the champion -----------------------------------------------------------
@@ -160,7 +172,10 @@ def load_champion(workspace: Workspace, spec: ModelSpec) -> Champion | None:
     # The baseline with its sampling error, so a drop is judged against both noises.
     baseline = measured_performance(holdout, spec)
     estimator = PerformanceEstimator.fit(holdout, spec)
-    champion = Champion(info, model, training, reference, holdout, baseline, estimator)
+    classes = None
+    if spec.task == "classification":
+        classes = sorted(training[spec.target].dropna().unique().tolist())
+    champion = Champion(info, model, training, reference, holdout, baseline, estimator, classes)
     with _champions_lock:
         _champions[key] = champion
     return champion
@@ -169,44 +184,11 @@ def load_champion(workspace: Workspace, spec: ModelSpec) -> Champion | None:
 # -- one batch --------------------------------------------------------------
 
 
-def labelled_rows(workspace: Workspace, spec: ModelSpec, label_files: list[Path]) -> pd.DataFrame | None:
-    """Rows of earlier batches (as scored) joined with labels that arrived in ``label_files``."""
-    if not label_files:
-        return None
-    from zenops.tabular import read_table
-
-    labels = []
-    for path in label_files:
-        frame = read_table(path, label=str(path.relative_to(workspace.root)))
-        missing = [c for c in (spec.id_column, spec.target) if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{path.relative_to(workspace.root)}: label file lacks column(s) {', '.join(missing)}"
-            )
-        labels.append(frame[[spec.id_column, spec.target]])
-    scored_files = sorted(scored_dir(workspace, spec.name).glob("*.parquet"))
-    if not scored_files:
-        return None
-    scored = pd.concat([pd.read_parquet(p) for p in scored_files], ignore_index=True)
-    joined = scored.merge(pd.concat(labels, ignore_index=True), on=spec.id_column, how="inner")
-    return joined if len(joined) else None
-
-
 def score_batch(champion: Champion, frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The batch with the champion's predictions, unless it carries its own."""
     if PREDICTION in frame.columns:
         return frame
     return pd.concat([frame, predict_frame(champion.model, frame, spec)], axis=1)
-
-
-def keep_scored(workspace: Workspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame) -> None:
-    """Keep the scored rows so labels arriving later can be joined to them."""
-    folder = scored_dir(workspace, spec.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    columns = [
-        c for c in (spec.id_column, *spec.features.all, PREDICTION, PROBABILITY) if c in scored.columns
-    ]
-    scored[columns].to_parquet(folder / f"{batch.stem}.parquet", index=False)
 
 
 def performance_figures(
@@ -236,35 +218,58 @@ def performance_figures(
     return None
 
 
+@dataclass
+class Step:
+    """One batch processed: its outcome, measurement and the labels it used."""
+
+    outcome: BatchOutcome
+    measurement: DriftMeasurement | None = None
+    matching: Matching | None = None
+
+
 def process_batch(
     workspace: Workspace,
     spec: ModelSpec,
     champion: Champion,
     batch: Path,
-    label_files: list[Path],
+    arrivals: list[LabelFile],
     state: ModelState,
     engine: DriftEngine,
-) -> tuple[BatchOutcome, DriftMeasurement | None]:
-    """Validate, score, measure and decide one batch (records are written by the caller)."""
+    states: MonitorStateStore,
+) -> Step:
+    """Validate, score, join labels, measure and decide one batch (records are written by the caller).
+
+    A batch that fails validation, or that the champion or the drift engine cannot
+    handle, is a ``data_quality`` verdict naming the file (and column): the watermark
+    moves past it, and its labels are left for the next batch.
+    """
     name = str(batch.relative_to(workspace.root))
     check = check_batch(batch, spec, champion.training, label=name)
     if not check.ok:
-        verdict = assess_problems(check, spec, previous_drift_cycles=state.drift_streak)
-        outcome = BatchOutcome(
-            model=spec.name,
-            batch=batch.name,
-            rows=0 if check.frame is None else len(check.frame),
-            verdict=verdict.status,
-            reasons=verdict.reasons,
-            champion_version=champion.info.version,
-            consecutive_drift=verdict.consecutive_drift,
+        return Step(_refused(spec, champion, batch, check, state))
+    try:
+        scored = score_batch(champion, check.frame, spec)
+    except StoreError:
+        raise
+    except Exception as error:  # a batch the model cannot score is bad data, not a crash
+        problem = Problem(
+            "unscorable", None, f"{name}: the champion could not score the batch ({_first(error)})"
         )
-        return outcome, None
-    scored = score_batch(champion, check.frame, spec)
+        return Step(_refused(spec, champion, batch, _failed(check, problem), state))
+    current = (batch.stem, scored)
+    matching = _match(workspace, spec, states, arrivals, current)
+    labelled = labelled_frame(workspace, spec, matching, current)
+    try:
+        measurement = engine.measure(champion.reference, scored, spec, labelled=labelled)
+    except StoreError:
+        raise
+    except Exception as error:  # any engine failure on this batch's values is a data problem
+        column = culprit(engine, champion.reference, scored, spec)
+        where = f" column '{column}'" if column else ""
+        problem = Problem("unmeasurable", column, f"{name}:{where} could not be measured ({_first(error)})")
+        return Step(_refused(spec, champion, batch, _failed(check, problem), state))
     keep_scored(workspace, spec, batch, scored)
-    labelled = labelled_rows(workspace, spec, label_files)
-    measurement = engine.measure(champion.reference, scored, spec, labelled=labelled)
-    estimate = champion.estimator.estimate(scored) if champion.estimator is not None else None
+    estimate = _estimate(champion, scored)
     verdict = assess(
         measurement,
         spec,
@@ -277,24 +282,134 @@ def process_batch(
         batch=batch.name,
         rows=measurement.rows,
         verdict=verdict.status,
-        reasons=verdict.reasons,
+        reasons=verdict.reasons + matching.notes,
         drift_share=verdict.drift_share,
         drifted_features=[{"feature": f, "p_value": p} for f, p in verdict.drifted_features],
         performance=performance_figures(measurement, estimate, champion.baseline),
         champion_version=champion.info.version,
         consecutive_drift=verdict.consecutive_drift,
     )
-    return outcome, measurement
+    return Step(outcome, measurement, matching)
 
 
-def next_state(state: ModelState, outcome: BatchOutcome, batch: Path, label_files: list[Path]) -> ModelState:
+def _match(
+    workspace: Workspace,
+    spec: ModelSpec,
+    states: MonitorStateStore,
+    arrivals: list[LabelFile],
+    current: tuple[str, pd.DataFrame],
+) -> Matching:
+    new_ids = [i for f in arrivals if f.frame is not None for i in f.frame["id"]]
+    stored = {row.row_id: row for row in states.labels(spec.name, ids=new_ids)} if new_ids else {}
+    return match_labels(
+        arrivals,
+        stored,
+        states.labels(spec.name, status=WAITING),
+        scored_index(workspace, spec, current),
+        now=clock.now(),
+        wait=spec.label_wait,
+    )
+
+
+def _estimate(champion: Champion, scored: pd.DataFrame) -> PerformanceEstimate | None:
+    """The label-free estimate, or None when there is no estimator or it fails on this batch."""
+    if champion.estimator is None:
+        return None
+    try:
+        return champion.estimator.estimate(scored)
+    except DataError as error:
+        log.warning("%s: no performance estimate for this batch (%s)", champion.info.name, error)
+        return None
+
+
+def culprit(
+    engine: DriftEngine, reference: pd.DataFrame, scored: pd.DataFrame, spec: ModelSpec
+) -> str | None:
+    """The first column the engine cannot measure on its own (None: none alone fails)."""
+    outputs = [c for c in (PREDICTION, PROBABILITY) if c in scored.columns]
+    for column in spec.features.all:
+        numerical = [column] if column in spec.features.numerical else []
+        categorical = [] if numerical else [column]
+        alone = spec.model_copy(update={"features": Features(numerical=numerical, categorical=categorical)})
+        try:
+            engine.measure(
+                reference.drop(columns=outputs, errors="ignore"), scored.drop(columns=outputs), alone
+            )
+        except StoreError:
+            raise
+        except Exception:  # this column alone fails: it is the one to name
+            return column
+    return outputs[-1] if outputs else None
+
+
+def _refused(
+    spec: ModelSpec, champion: Champion, batch: Path, check: BatchCheck, state: ModelState
+) -> BatchOutcome:
+    verdict = assess_problems(check, spec, previous_drift_cycles=state.drift_streak)
+    return BatchOutcome(
+        model=spec.name,
+        batch=batch.name,
+        rows=0 if check.frame is None else len(check.frame),
+        verdict=verdict.status,
+        reasons=verdict.reasons,
+        champion_version=champion.info.version,
+        consecutive_drift=verdict.consecutive_drift,
+    )
+
+
+def _failed(check: BatchCheck, problem: Problem) -> BatchCheck:
+    return BatchCheck(ok=False, problems=[problem], frame=check.frame, notes=check.notes, source=check.source)
+
+
+def _first(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return text or type(error).__name__
+
+
+def problem_outcome(
+    spec: ModelSpec, champion: Champion | None, name: str, reasons: list[str]
+) -> BatchOutcome:
+    """A ``data_quality`` report about a file that is not a batch (a label file, a file not read)."""
+    return BatchOutcome(
+        model=spec.name,
+        batch=Path(name).name,
+        rows=0,
+        verdict="data_quality",
+        reasons=reasons,
+        champion_version=None if champion is None else champion.info.version,
+    )
+
+
+def expired_outcomes(spec: ModelSpec, champion: Champion, matching: Matching | None) -> list[BatchOutcome]:
+    """One report per label file whose ids waited past ``labels.wait`` without a scored row."""
+    if matching is None:
+        return []
+    outcomes = []
+    for source, ids in sorted(matching.expired.items()):
+        shown = ", ".join(f"'{i}'" for i in ids[:3]) + (", …" if len(ids) > 3 else "")
+        reason = (
+            f"{source}: {len(ids)} labelled ids matched no scored batch within labels.wait "
+            f"({_duration(spec.label_wait)}): {shown}"
+        )
+        outcomes.append(problem_outcome(spec, champion, source, [reason]))
+    return outcomes
+
+
+def _duration(wait: Any) -> str:
+    hours = wait.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
+
+
+def next_state(
+    state: ModelState, outcome: BatchOutcome, batch: Path, arrivals: list[LabelFile]
+) -> ModelState:
     """The watermark after ``outcome`` is recorded."""
     from dataclasses import replace
 
     return replace(
         state,
         last_batch=batch.name,
-        last_labels=label_files[-1].name if label_files else state.last_labels,
+        last_labels=Path(arrivals[-1].name).name if arrivals else state.last_labels,
         drift_streak=outcome.consecutive_drift,
         last_verdict=outcome.verdict,
     )
@@ -472,29 +587,73 @@ def monitor_one_model(
     """
     states = MonitorStateStore(workspace.stores.tickets_url)
     state = states.get(spec.name)
-    html_policy = workspace.config.monitoring.html_reports
     batches = pending(workspace.path(spec.batches), state.last_batch)
     if not batches:
-        return summarise(spec.name, [])
+        unread = unread_files(workspace, spec, states.files(spec.name))
+        if not unread.problems:
+            return summarise(spec.name, [])
+        outcomes = [
+            _report(workspace, spec, None, name, [message], on_ticket_opened)
+            for name, message in unread.problems
+        ]
+        states.advance(state, Changes(files=unread.records))
+        return summarise(spec.name, outcomes)
     champion = load_champion(workspace, spec)
     if champion is None:
         return summarise(spec.name, [], note=f"no champion yet: run 'zenops train {spec.name}'")
+    html_policy = workspace.config.monitoring.html_reports
     outcomes = []
     for batch in batches:
-        labels = pending(workspace.path(spec.labels), state.last_labels)
-        labels = [p for p in labels if p.name <= batch.name]
-        outcome, measurement = process_batch(workspace, spec, champion, batch, labels, state, engine)
+        intake = take_in(workspace, spec, champion.classes, states.files(spec.name))
+        reports = [
+            _report(workspace, spec, champion, name, [message], on_ticket_opened)
+            for name, message in intake.problems
+        ]
+        step = process_batch(workspace, spec, champion, batch, intake.labels, state, engine, states)
+        outcome = step.outcome
         html = wants_html(html_policy, outcome, state.last_verdict) or would_open(workspace, spec, outcome)
-        record_batch(workspace, spec, outcome, measurement, html=html)
-        open_ticket(workspace, spec, outcome)
-        emit_degraded(spec, outcome)
-        if outcome.ticket_created and on_ticket_opened is not None:
-            on_ticket_opened(outcome)
-        state = next_state(state, outcome, batch, labels)
+        record_batch(workspace, spec, outcome, step.measurement, html=html)
+        _ticket(workspace, spec, outcome, on_ticket_opened)
+        reports += [
+            _ticket(workspace, spec, o, on_ticket_opened)
+            for o in expired_outcomes(spec, champion, step.matching)
+        ]
+        used = step.matching is not None
+        state = next_state(state, outcome, batch, intake.labels if used else [])
         crash_point("after-records")
-        states.advance(state)
-        outcomes.append(outcome)
+        changes = Changes(
+            files=intake.records + (intake.label_records if used else []),
+            labels=step.matching.rows if step.matching is not None else [],
+        )
+        states.advance(state, changes)
+        outcomes += [*reports, outcome]
     return summarise(spec.name, outcomes)
+
+
+def _ticket(
+    workspace: Workspace,
+    spec: ModelSpec,
+    outcome: BatchOutcome,
+    on_ticket_opened: Callable[[BatchOutcome], None] | None,
+) -> BatchOutcome:
+    """Open or update the outcome's ticket, emit its event and announce a new one."""
+    open_ticket(workspace, spec, outcome)
+    emit_degraded(spec, outcome)
+    if outcome.ticket_created and on_ticket_opened is not None:
+        on_ticket_opened(outcome)
+    return outcome
+
+
+def _report(
+    workspace: Workspace,
+    spec: ModelSpec,
+    champion: Champion | None,
+    name: str,
+    reasons: list[str],
+    on_ticket_opened: Callable[[BatchOutcome], None] | None,
+) -> BatchOutcome:
+    """A file that is not a batch, reported once as a ``data_quality`` verdict with its ticket."""
+    return _ticket(workspace, spec, problem_outcome(spec, champion, name, reasons), on_ticket_opened)
 
 
 _warm_lock = threading.Lock()

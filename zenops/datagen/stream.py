@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -147,13 +147,16 @@ def write_stream(
     labels_dir: str | Path,
     fmt: str = "csv",
     through: date | None = None,
+    label_name: Callable[[date], str] | None = None,
 ) -> StreamFiles:
     """Write each batch as ``batches_dir/YYYY-MM-DD.<fmt>`` and its labels to ``labels_dir``.
 
-    Label files are named by the day the labels *arrive* (batch day + label delay),
-    so a replay that copies everything named up to "today" sees exactly what would
-    have arrived by then. With ``through``, only files named on or before that day
-    are written. Existing files of the same name are replaced; folders are created.
+    Label files hold the labels that *arrive* on one day (batch day + label delay),
+    so a replay that copies everything up to "today" sees exactly what would have
+    arrived by then. They are named ``YYYY-MM-DD.<fmt>`` by that day, or
+    ``label_name(day).<fmt>`` (monitoring joins labels by id, whatever the names).
+    With ``through``, only files of days on or before it are written. Existing files
+    of the same name are replaced; folders are created.
     """
     if fmt not in ("csv", "parquet"):
         raise UsageError(f"fmt must be 'csv' or 'parquet', not '{fmt}'")
@@ -171,7 +174,8 @@ def write_stream(
             arriving.setdefault(batch.labels_arrive, []).append(batch.labels)
     label_paths = []
     for day in sorted(arriving):
-        path = labels_dir / f"{day.isoformat()}.{fmt}"
+        stem = label_name(day) if label_name is not None else day.isoformat()
+        path = labels_dir / f"{stem}.{fmt}"
         write_frame(pd.concat(arriving[day], ignore_index=True), path)
         label_paths.append(path)
     return StreamFiles(batches=batch_paths, labels=label_paths)
