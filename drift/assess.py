@@ -46,7 +46,8 @@ def observe(
     ``baseline`` is the champion's metric on its holdout: best the
     :class:`MeasuredPerformance` of :func:`drift.metrics.measured_performance` (value
     and standard error), or a bare value such as the metric logged at training.
-    Without it, performance is not judged.
+    Without it, performance is not judged. The estimate's ``trusted`` and ``distrust``
+    pass to the policy as they are: an untrusted estimate never decides a verdict.
     """
     measured = None
     estimated = None
@@ -77,6 +78,8 @@ def observe(
                 rows=estimate.rows,
                 standard_error=estimate.standard_error,
                 baseline_standard_error=baseline_error,
+                trusted=estimate.trusted,
+                distrust=estimate.distrust,
             )
     return Observation(
         rows=measurement.rows,

@@ -162,10 +162,19 @@ class DriftPolicy(_Strict):
       rebuild. Measured on labels, both apply at once; an estimate (no labels) asks
       for a refresh at most — a rebuild waits for labels to confirm the drop.
     - ``reference_sample``: rows sampled (seeded) from large training data.
-    - ``min_effect`` (default 0, off): a significant column counts as drifted only if
+    - ``min_effect`` (default 0.05): a significant column counts as drifted only if
       its effect size — the KS statistic for numerical columns, the total variation
-      distance for categorical ones, both in [0, 1] — is at least this; e.g. 0.05
-      ignores shifts too small to matter on large batches.
+      distance for categorical ones, both in [0, 1]: the largest share of probability
+      mass that moved — is at least this. Significance alone grows with the batch: at
+      50,000 rows a shift of 0.05 standard deviations is certain and harmless. Below
+      a few thousand rows the Holm-corrected test already needs a larger effect, so
+      the floor changes nothing there (``benchmarks/README.md``, "The policy"); 0 turns
+      it off.
+    - ``performance_first`` (default true): when the batch has a trustworthy
+      performance reading — measured on at least ``min_labelled_rows`` labels, or a
+      trusted estimate — and it shows no significant drop, drift gives ``warn`` at
+      most; drift alone asks for a refresh (``persistence``) only without such a
+      reading. False: drift escalates whatever the performance says.
     - ``min_labelled_rows`` (default 100): fewer labelled rows are reported but not
       judged; the estimate (if any) is used instead.
     - ``unseen_category_tolerance`` (default 0.01): a batch is refused as a data
@@ -185,10 +194,11 @@ class DriftPolicy(_Strict):
     performance_drop_refresh: float = Field(0.05, ge=0, le=1)
     performance_drop_rebuild: float = Field(0.15, ge=0, le=1)
     reference_sample: int = Field(10_000, ge=100)
-    min_effect: float = Field(0.0, ge=0, le=1)
+    min_effect: float = Field(0.05, ge=0, le=1)
     min_labelled_rows: int = Field(100, ge=1)
     unseen_category_tolerance: float = Field(0.01, ge=0, le=1)
     allow_extra_columns: bool = False
+    performance_first: bool = True
 
 
 class PromotionGate(_Strict):
@@ -243,7 +253,6 @@ class ModelSpec(_Strict):
     training_data: str
     batches: str
     labels: str
-    label_wait: Duration = timedelta(days=7)
     trainer: TrainerSpec
     metric: str | None = None
     sla: str = "silver"
@@ -254,26 +263,6 @@ class ModelSpec(_Strict):
     seed: int = 0
     drift: DriftPolicy = DriftPolicy()
     promotion: PromotionGate = PromotionGate()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _label_folder(cls, data: Any) -> Any:
-        """``labels`` is a folder, or ``{path: FOLDER, wait: 7d}`` with how long labels wait."""
-        if isinstance(data, dict) and isinstance(data.get("labels"), dict):
-            data = dict(data)
-            folder = dict(data.pop("labels"))
-            unknown = sorted(set(folder) - {"path", "wait"})
-            if unknown:
-                raise ValueError(f"labels: unknown key {', '.join(unknown)} (expected path, wait)")
-            if "path" not in folder:
-                raise ValueError("labels: path is required (the folder where label files arrive)")
-            data["labels"] = folder["path"]
-            if "wait" in folder:
-                try:
-                    data["label_wait"] = parse_duration(folder["wait"])
-                except (ValueError, TypeError) as error:
-                    raise ValueError(f"labels.wait: {error}") from None
-        return data
 
     @field_validator("training_data")
     @classmethod

@@ -51,19 +51,42 @@ def reading(
     error: float | None = 0.001,
     baseline: float = 0.8,
     higher: bool = True,
+    trusted: bool = True,
+    distrust: str | None = None,
 ) -> PerformanceReading:
-    return PerformanceReading("roc_auc", value, baseline, higher, measured, rows, error)
+    return PerformanceReading(
+        "roc_auc", value, baseline, higher, measured, rows, error, trusted=trusted, distrust=distrust
+    )
 
 
-def test_the_policy_module_imports_no_outside_system():
-    source = Path(__file__).parents[2] / "drift" / "policy.py"
+def persistent(**readings: PerformanceReading) -> Observation:
+    """A second batch running with 6 of 20 features drifted (effect 0.3): drift alone would refresh."""
+    tests = tuple(ColumnTest(f"f{i}", 1e-12 if i < 6 else 0.5, 0.3 if i < 6 else 0.01) for i in range(20))
+    return Observation(rows=5000, features=tests, previous_drift_cycles=1, **readings)
+
+
+@pytest.mark.parametrize("module", ["policy", "verdicts"])
+def test_the_policy_modules_import_no_outside_system(module):
+    source = Path(__file__).parents[2] / "drift" / f"{module}.py"
     modules = set()
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            modules.add(node.module.split(".")[0])
-    assert modules <= {"__future__", "math", "collections", "dataclasses", "statistics", "typing", "zenops"}
+            modules.add(node.module)
+    top = {name.split(".")[0] for name in modules}
+    assert top <= {
+        "__future__",
+        "math",
+        "collections",
+        "dataclasses",
+        "statistics",
+        "typing",
+        "zenops",
+        "drift",
+    }
+    assert {name for name in modules if name.startswith("drift")} <= {"drift.verdicts"}
+    assert {name for name in modules if name.startswith("zenops")} <= {"zenops.config"}
 
 
 def test_a_quiet_batch_is_ok():
@@ -136,13 +159,26 @@ def test_prediction_drift_alone_warns_but_never_refreshes():
     assert verdict.consecutive_drift == 0
 
 
-def test_min_effect_ignores_negligible_but_significant_shifts():
+def test_the_default_effect_floor_ignores_negligible_but_significant_shifts():
     small = features(*([1e-12] * 10 + [0.5] * 10), effect=0.01)
-    assert decide(Observation(rows=100_000, features=small), POLICY).status == WARN
-    strict = POLICY.model_copy(update={"min_effect": 0.05})
-    verdict = decide(Observation(rows=100_000, features=small), strict)
-    assert verdict.status == OK
-    assert verdict.drifted_features == []
+    verdict = decide(Observation(rows=100_000, features=small, previous_drift_cycles=1), POLICY)
+    assert (verdict.status, verdict.drifted_features, verdict.consecutive_drift) == (OK, [], 0)
+    off = POLICY.model_copy(update={"min_effect": 0.0})
+    assert decide(Observation(rows=100_000, features=small), off).status == WARN
+
+
+def test_the_effect_floor_keeps_shifts_that_move_enough_mass():
+    assert POLICY.min_effect == 0.05
+    mixed = (
+        ColumnTest("moved", 1e-30, 0.12),
+        ColumnTest("at_floor", 1e-30, 0.05),
+        ColumnTest("tiny", 1e-30, 0.02),
+        ColumnTest("unknown", 1e-30, None),
+        *quiet(4),
+    )
+    verdict = decide(Observation(rows=50_000, features=mixed), POLICY)
+    assert {name for name, _ in verdict.drifted_features} == {"moved", "at_floor", "unknown"}
+    assert "effect ≥ 0.05" in verdict.reasons[0]
 
 
 def test_untestable_features_are_left_out_of_the_share_and_named():
@@ -195,6 +231,112 @@ def test_too_few_labels_are_not_judged_and_the_estimate_is_used_instead():
     assert verdict.status == OK
     assert "only 20 labelled rows" in verdict.reasons[0]
     assert verdict.performance_drop == pytest.approx(0.0125)
+
+
+def test_performance_first_keeps_drift_at_warn_when_a_trusted_estimate_holds():
+    verdict = decide(persistent(estimated=reading(0.798, measured=False)), POLICY)
+    assert (verdict.status, verdict.rule, verdict.consecutive_drift) == (WARN, "performance_first", 2)
+    last = verdict.reasons[-1]
+    assert last.startswith("drift in f0 (effect 0.30, p=1e-12), f1 (effect 0.30, p=1e-12), f2")
+    assert "and 3 more" in last
+    assert "roc_auc 0.798 vs baseline 0.8 estimated on 1000 rows" in last
+    assert last.endswith("holds: warn, not refresh (performance first)")
+
+
+def test_performance_first_also_trusts_enough_labels_and_a_drop_within_the_noise():
+    held = decide(persistent(measured=reading(0.79)), POLICY)
+    assert (held.status, held.rule) == (WARN, "performance_first")
+    noisy = decide(persistent(measured=reading(0.75, error=0.05)), POLICY)  # 6% drop, 1 standard error
+    assert (noisy.status, noisy.rule) == (WARN, "performance_first")
+    assert any("within the noise" in reason for reason in noisy.reasons)
+
+
+def test_a_first_drifting_batch_with_performance_holding_names_the_likely_cause():
+    first = Observation(rows=5000, features=drifting(6), measured=reading(0.8))
+    verdict = decide(first, POLICY)
+    assert (verdict.status, verdict.rule, verdict.consecutive_drift) == (WARN, "drift", 1)
+    assert "is the likely cause to watch" in verdict.reasons[-1]
+    assert "drift warns only (performance first)" in verdict.reasons[-1]
+
+
+@pytest.mark.parametrize(
+    ("readings", "why"),
+    [
+        ({}, "no trustworthy performance reading: no labels and no estimate"),
+        (
+            {"measured": reading(0.8, rows=20)},
+            "only 20 labelled rows (fewer than min_labelled_rows=100) and no estimate",
+        ),
+        (
+            {"estimated": reading(0.8, measured=False, trusted=False, distrust="batch outside support")},
+            "no labels and the estimate is not trusted (batch outside support)",
+        ),
+        (
+            {"measured": reading(0.8, rows=20), "estimated": reading(0.8, measured=False, trusted=False)},
+            "only 20 labelled rows (fewer than min_labelled_rows=100) and the estimate is not trusted",
+        ),
+    ],
+)
+def test_drift_alone_refreshes_without_a_trustworthy_reading_and_says_why(readings, why):
+    verdict = decide(persistent(**readings), POLICY)
+    assert (verdict.status, verdict.rule, verdict.consecutive_drift) == (REFRESH, "drift", 2)
+    assert verdict.reasons[-1].startswith("drift alone decides the refresh (")
+    assert why in verdict.reasons[-1]
+
+
+def test_an_untrusted_estimate_never_asks_for_more_than_warn():
+    untrusted = reading(0.5, measured=False, trusted=False, distrust="calibration check failed")
+    verdict = decide(Observation(rows=1000, features=quiet(), estimated=untrusted), POLICY)
+    assert (verdict.status, verdict.rule) == (WARN, "performance")
+    assert "the estimate is not trusted (calibration check failed): warn at most" in verdict.reasons[-1]
+    fine = decide(
+        Observation(rows=1000, features=quiet(), estimated=reading(0.8, measured=False, trusted=False)),
+        POLICY,
+    )
+    assert (fine.status, fine.rule) == (OK, "none")
+
+
+def test_the_switch_restores_drift_only_escalation():
+    old = POLICY.model_copy(update={"performance_first": False})
+    verdict = decide(persistent(measured=reading(0.8)), old)
+    assert (verdict.status, verdict.rule) == (REFRESH, "drift")
+    assert "performance_first is off, although roc_auc 0.8 vs baseline 0.8" in verdict.reasons[-1]
+
+
+def test_a_significant_drop_still_refreshes_or_rebuilds_and_names_the_drift_as_likely_cause():
+    refresh = decide(persistent(estimated=reading(0.74, measured=False)), POLICY)
+    assert (refresh.status, refresh.rule) == (REFRESH, "performance")
+    rebuild = decide(persistent(measured=reading(0.6)), POLICY)
+    assert (rebuild.status, rebuild.rule) == (REBUILD, "performance")
+    assert rebuild.reasons[-2].endswith("≥ 15%: rebuild")
+    assert rebuild.reasons[-1].startswith("likely cause: drift in f0 (effect 0.30")
+
+
+def test_the_deciding_rule_is_in_the_json():
+    assert decide(Observation(rows=1000, features=quiet()), POLICY).to_dict()["rule"] == "none"
+    assert decide(Observation(rows=50, features=quiet()), POLICY).rule == "drift"
+    problems = Observation(rows=0, data_problems=("b.csv: empty",))
+    assert decide(problems, POLICY).to_dict()["rule"] == "data_quality"
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(p_values, st.floats(min_value=0.0, max_value=1.0)), min_size=1, max_size=20),
+    st.integers(min_value=0, max_value=5),
+    st.floats(min_value=-0.2, max_value=0.04),
+    st.booleans(),
+)
+def test_with_a_trustworthy_reading_that_holds_drift_never_opens_a_ticket(tests, previous, drop, measured):
+    observation = Observation(
+        rows=5000,
+        features=tuple(ColumnTest(f"f{i}", p, e) for i, (p, e) in enumerate(tests)),
+        previous_drift_cycles=previous,
+        **{"measured" if measured else "estimated": reading(0.8 * (1 - drop), measured=measured)},
+    )
+    verdict = decide(observation, POLICY)
+    assert SEVERITY[verdict.status] <= SEVERITY[WARN]
+    drift_only = decide(observation, POLICY.model_copy(update={"performance_first": False}))
+    assert verdict.consecutive_drift == drift_only.consecutive_drift
 
 
 def test_lower_is_better_metrics_drop_when_they_grow():
