@@ -253,6 +253,7 @@ class ModelSpec(_Strict):
     training_data: str
     batches: str
     labels: str
+    label_wait: Duration = timedelta(days=7)
     trainer: TrainerSpec
     metric: str | None = None
     sla: str = "silver"
@@ -263,6 +264,26 @@ class ModelSpec(_Strict):
     seed: int = 0
     drift: DriftPolicy = DriftPolicy()
     promotion: PromotionGate = PromotionGate()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_folder(cls, data: Any) -> Any:
+        """``labels`` is a folder, or ``{path: FOLDER, wait: 7d}`` with how long labels wait."""
+        if isinstance(data, dict) and isinstance(data.get("labels"), dict):
+            data = dict(data)
+            folder = dict(data.pop("labels"))
+            unknown = sorted(set(folder) - {"path", "wait"})
+            if unknown:
+                raise ValueError(f"labels: unknown key {', '.join(unknown)} (expected path, wait)")
+            if "path" not in folder:
+                raise ValueError("labels: path is required (the folder where label files arrive)")
+            data["labels"] = folder["path"]
+            if "wait" in folder:
+                try:
+                    data["label_wait"] = parse_duration(folder["wait"])
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"labels.wait: {error}") from None
+        return data
 
     @field_validator("training_data")
     @classmethod
