@@ -208,7 +208,7 @@ def _target_problem(target: pd.Series, spec: ModelSpec, classes: list[Any] | Non
 def _as_classes(target: pd.Series, classes: list[Any]) -> pd.Series:
     """Targets in the training data's representation (``"1"`` in a CSV is the class ``1``)."""
     by_text = {_id_text(c): c for c in classes}
-    return target.map(lambda v: by_text[_id_text(v)]).astype(object)
+    return target.map(lambda v: by_text[_id_text(v)]).astype(object).infer_objects()
 
 
 def _examples(values: pd.Series) -> str:

@@ -51,7 +51,7 @@ from zenops import clock
 from zenops.comparison import decide, paired_bootstrap, paired_test
 from zenops.config import ModelSpec, TrainerSpec
 from zenops.dossier import BuiltFrom, DossierInput, render
-from zenops.errors import DataError, NotFoundError, UsageError, ZenopsError
+from zenops.errors import DataError, NotFoundError, UsageError
 from zenops.training import PREDICTION, PROBABILITY, TrainingResult, metrics, predict_frame
 from zenops.workspace import STATE_DIR, Workspace
 
@@ -288,8 +288,8 @@ def production_rows(
     timestamp, features, target) in time order, and the notes.
     """
     from drift.batches import check_batch
+    from zenops.labels import canonical_ids, read_label_file
     from zenops.monitoring import pending
-    from zenops.tabular import read_table
 
     notes: list[str] = []
     columns = [spec.id_column, spec.timestamp_column, *spec.features.all]
@@ -301,26 +301,26 @@ def production_rows(
             notes.append(f"skipped batch {name}: {check.messages[0] if check.messages else 'invalid'}")
             continue
         frames.append(check.frame[columns])
+    classes = None
+    if spec.task == "classification" and spec.target in reference.columns:
+        classes = sorted(reference[spec.target].dropna().unique().tolist())
     labels = []
     for path in pending(workspace.path(spec.labels), None):
-        name = str(path.relative_to(workspace.root))
-        try:
-            frame = read_table(path, label=name)
-        except ZenopsError as error:
-            notes.append(f"skipped label file {name}: {error}")
+        file = read_label_file(path, spec, classes, str(path.relative_to(workspace.root)))
+        if not file.ok or file.frame is None:
+            notes.append(f"skipped label file {file.problem}")
             continue
-        if {spec.id_column, spec.target} - set(frame.columns):
-            notes.append(f"skipped label file {name}: it lacks {spec.id_column} or {spec.target}")
-            continue
-        labels.append(frame[[spec.id_column, spec.target]].dropna())
+        labels.append(file.frame[["id", "target"]])
     empty = pd.DataFrame(columns=[*columns, spec.target])
     if not frames or not labels:
         return empty, notes
+    # One label rule with monitoring: by id whatever the file names, the later label wins.
     batches = pd.concat(frames, ignore_index=True).drop_duplicates(spec.id_column, keep="last")
-    targets = pd.concat(labels, ignore_index=True).drop_duplicates(spec.id_column, keep="last")
-    batches[spec.id_column] = batches[spec.id_column].astype(str)
-    targets[spec.id_column] = targets[spec.id_column].astype(str)
-    rows = batches.merge(targets, on=spec.id_column, how="inner")
+    targets = pd.concat(labels, ignore_index=True).drop_duplicates("id", keep="last")
+    batches["id"] = canonical_ids(batches[spec.id_column])
+    rows = batches.merge(targets.rename(columns={"target": spec.target}), on="id", how="inner")
+    rows = rows.drop(columns=["id"])
+    rows[spec.id_column] = rows[spec.id_column].astype(str)
     known = set(reference[spec.id_column].astype(str)) if spec.id_column in reference.columns else set()
     rows = rows[~rows[spec.id_column].isin(known)].copy()
     rows[spec.timestamp_column] = timestamps(rows[spec.timestamp_column])
