@@ -20,8 +20,10 @@ Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
   (default 2,000); after a first cycle over all of them, a cycle over 1, 10 and 50
   of them (``--scaling-models``) with two worker threads and with two Dask
   workers, each over new batches of ``--scaling-rows`` rows;
-- ``policy``: the policy's false-alarm rate over ``--cycles`` no-drift batches and
-  its detection rate on seeded shifts (:func:`drift.evaluation.evaluate_policy`).
+- ``policy``: the drift policy on fitted models — false tickets, detection delay, the
+  label-free estimate's accuracy, Evidently's default flag and the effect-floor
+  sweep (``benchmarks/policy.py``, which runs it alone too; ``--cycles`` no-drift
+  batches per size, ``--trials`` trials per change).
 
 The runner is chosen as a user chooses it, by the ``monitoring:`` section of the
 workspace's ``zenops.yaml``. A Dask local cluster lives for one cycle, so each
@@ -32,6 +34,7 @@ is not timed). Models are trained with one OpenMP thread (faster on a busy
 machine; training is not measured).
 
     python benchmarks/monitor_cycle.py [--models 20] [--rows 10000] [--cycles 200] [--json]
+    python benchmarks/monitor_cycle.py --only policy [--cycles 200] [--trials 8] [--json]
     python benchmarks/monitor_cycle.py --only dask,scaling [--scaling-rows 2000] [--scaling-models 1,10,50]
 """
 
@@ -378,12 +381,25 @@ def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]
         if "scaling" in args.only:
             scaling_part(Path(scratch) / "scaling", args, figures, log)
     if "policy" in args.only:
-        from drift.evaluation import evaluate_policy
-
-        log(f"policy: {args.cycles} no-drift cycles and {args.trials} trials per shift …")
-        evaluation = evaluate_policy(cycles=args.cycles, trials=args.trials, seed=SEED)
-        figures["policy"], policy = evaluation.to_dict(), evaluation.to_markdown()
+        policy_benchmark = _policy_benchmark()
+        options = policy_benchmark.parser().parse_args([])
+        options.seed, options.cycles = SEED, args.cycles
+        options.trials = args.trials if args.trials is not None else options.trials
+        result = policy_benchmark.run(options, log)
+        figures["policy"], policy = result, policy_benchmark.report(result)
     return figures, policy
+
+
+def _policy_benchmark() -> Any:
+    """``benchmarks/policy.py``, loaded from beside this file."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "policy.py"
+    spec = importlib.util.spec_from_file_location("policy_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -391,7 +407,9 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--cycles", type=int, default=200, help="no-drift cycles for the false-alarm rate")
-    parser.add_argument("--trials", type=int, default=20, help="trials per shift scenario")
+    parser.add_argument(
+        "--trials", type=int, default=None, help="policy: trials per change (default: the policy benchmark's)"
+    )
     parser.add_argument(
         "--only",
         type=parse_parts,
@@ -415,7 +433,7 @@ def main() -> None:
     for noisy in ("mlflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    if os.environ.get("PREFECT_API_URL"):
+    if os.environ.get("PREFECT_API_URL") or set(args.only) == {"policy"}:  # the policy needs no server
         figures, policy = run(args, log)
     else:  # Dask workers report to the same API as the flow: a server, not the in-process one
         from prefect.testing.utilities import prefect_test_harness

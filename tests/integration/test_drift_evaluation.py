@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from drift.engine import EvidentlyEngine
 from drift.evaluation import Scenario, default_scenarios, evaluate_policy
+from drift.policy import REFRESH, WARN
 from zenops.datagen import Shift
 
 LARGE = [
@@ -68,3 +71,36 @@ def test_the_default_scenarios_cover_mean_scale_and_mix_shifts():
     assert len(names) == 15
     assert {s.shift.kind for s in default_scenarios()} == {"mean", "scale", "mix"}
     assert "mean 0.1 sd × 1" in names and "mean 0.5 sd × 5" in names
+
+
+def _policy_benchmark():
+    """``benchmarks/policy.py`` (a script beside its helpers), loaded by path."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "policy.py"
+    spec = importlib.util.spec_from_file_location("policy_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_performance_first_on_a_fitted_model_and_its_estimate():
+    """A real logistic regression, CBPE and the scipy engine: a harmless shift opens no
+    ticket while the estimate holds, drift-only escalation opens one, and a harmful
+    shift is caught once lagging labels show the drop."""
+    bench = _policy_benchmark()
+    import policy_world as world_module
+
+    truth = world_module.Truth()
+    world = world_module.fit_world(truth, seed=20)
+    seeds = np.random.default_rng(1)
+    harmless = world_module.stream(world, truth, "harmless", 3000, seeds, before=3, after=3)
+    harmful = world_module.stream(world, truth, "harmful", 3000, seeds, before=3, after=3)
+    default, before = bench.POLICIES["default"], bench.POLICIES["drift only (before)"]
+    assert bench.replay(world, harmless, "estimate only", default)[3:] == [WARN, WARN, WARN]
+    assert REFRESH in bench.replay(world, harmless, "estimate only", before)[3:]
+    assert bench.replay(world, harmless, "no reading", default)[4] == REFRESH
+    assert bench.delays([(world, harmful)], "labels lag 1", default)["delays"] == [2]
+    assert all(b.realized > world.baseline.value - 0.03 for b in harmless[3:])
+    assert all(b.realized < world.baseline.value - 0.1 for b in harmful[3:])
