@@ -5,31 +5,37 @@ silently skipped unless ``strict=True``), so every flow creates or corrects the
 limits it holds at its start, and ``zenops serve`` creates all of them up front:
 
 - ``zenops-refresh-<model>`` (1): one refresh or rollback of a model at a time;
-- ``zenops-training`` (the smallest ``promotion.training_slots``): trainings at once;
-- ``zenops-monitor-<model>`` (1): one monitoring of a model at a time, so two
-  overlapping cycles (a schedule and a hand-started one) never process a batch twice.
+- ``zenops-training`` (the smallest ``promotion.training_slots``): trainings at once.
+
+Monitoring is excluded in the workspace database instead (:mod:`zenops.leases`): a
+batch's exclusion must hold whichever Prefect server a cycle runs under. Slots are
+taken with a short lease (``LEASE_SECONDS``), renewed while the work runs, so a
+holder that dies frees its slot within that time on a Prefect server; a wait longer
+than ``WAIT_NOTICE_SECONDS`` says what it waits for.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from zenops.config import ZenopsConfig
 from zenops.errors import StoreError, ZenopsError
 
+log = logging.getLogger("zenops.concurrency")
+
 TRAINING_LIMIT = "zenops-training"
+LEASE_SECONDS = 30.0
+WAIT_NOTICE_SECONDS = 5.0
 
 
 def refresh_limit(model: str) -> str:
     """The limit that serialises refreshes (and rollbacks) of ``model``."""
     return f"zenops-refresh-{model}"
-
-
-def monitor_limit(model: str) -> str:
-    """The limit that serialises the monitoring of ``model``."""
-    return f"zenops-monitor-{model}"
 
 
 def training_slots(config: ZenopsConfig) -> int:
@@ -46,7 +52,6 @@ def all_limits(config: ZenopsConfig) -> dict[str, int]:
     wanted = {TRAINING_LIMIT: training_slots(config)}
     for spec in config.models:
         wanted[refresh_limit(spec.name)] = 1
-        wanted[monitor_limit(spec.name)] = 1
     return wanted
 
 
@@ -92,8 +97,25 @@ def holding(
     from prefect.concurrency.sync import concurrency
 
     started = time.perf_counter()
+    since = datetime.now(UTC).isoformat(timespec="seconds")
+    notice = threading.Timer(
+        WAIT_NOTICE_SECONDS,
+        lambda: log.warning(
+            "%s: waiting since %s for the concurrency limit '%s' (another run holds it)", what, since, name
+        ),
+    )
+    notice.daemon = True
+    notice.start()
     try:
-        with concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True):
+        with concurrency(
+            name,
+            occupy=1,
+            timeout_seconds=wait_seconds,
+            strict=True,
+            lease_duration=LEASE_SECONDS,
+            raise_on_lease_renewal_failure=False,
+        ):
+            notice.cancel()
             if waited is not None:
                 waited[name] = round(time.perf_counter() - started, 3)
             yield
@@ -104,3 +126,5 @@ def holding(
         ) from None
     except ConcurrencySlotAcquisitionError as error:
         raise StoreError(f"{what}: cannot acquire the concurrency limit '{name}': {error}") from None
+    finally:
+        notice.cancel()

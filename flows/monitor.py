@@ -4,8 +4,9 @@ One task run per model, tagged with the model's name, fanned out on the task
 runner ``monitoring.runner`` chooses (threads, processes or Dask; see
 :mod:`flows.runners`), whether the flow runs from the command line, a deployment
 or ``zenops serve``. Each task processes the model's pending batches in order,
-holding the model's monitoring limit so two overlapping cycles never process a
-batch twice. A task that meets a store failure is tried again
+holding the model's lease in the workspace database (:mod:`zenops.leases`), so two
+overlapping cycles — under one Prefect server, two, or none — never process a batch
+twice, and a cycle killed mid-way stops no later one. A task that meets a store failure is tried again
 (``monitoring.retries``); a model's failure fails its task, not the others'; the
 flow then fails with the names of the models that did and each one's error.
 """
@@ -19,7 +20,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
-from flows.concurrency import ensure_limits, holding, monitor_limit
 from flows.retries import store_retries
 from flows.runners import describe, task_runner
 from zenops import monitoring
@@ -40,8 +40,7 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     def announce(outcome: monitoring.BatchOutcome) -> None:
         notify_incident(workspace, spec, outcome.to_dict(), flow_run.id)
 
-    with holding(monitor_limit(model), f"monitor {model}"):
-        summary = monitoring.monitor_one_model(workspace, spec, EvidentlyEngine(), on_ticket_opened=announce)
+    summary = monitoring.monitor_leased(workspace, spec, EvidentlyEngine(), on_ticket_opened=announce)
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),
@@ -86,7 +85,6 @@ def monitor_models(
     names = models or [spec.name for spec in ws.config.models]
     for name in names:
         ws.config.model(name)  # unknown names fail the flow before any work
-    ensure_limits({monitor_limit(name): 1 for name in names})
     settings = ws.config.monitoring
     retries = store_retries(settings.retries, settings.retry_delay_s)
     results, failed = [], {}

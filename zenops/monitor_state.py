@@ -148,6 +148,12 @@ class MonitorStateStore:
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
+    def leases(self):  # -> zenops.leases.LeaseStore
+        """The workspace leases, in the same database."""
+        from zenops.leases import LeaseStore
+
+        return LeaseStore(self.engine, self._where())
+
     def _where(self) -> str:
         from demand.store import mask_url
 

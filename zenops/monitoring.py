@@ -214,6 +214,10 @@ def performance_figures(
             "value": estimate.value,
             "method": estimate.method,
             "baseline": baseline,
+            "lower": estimate.lower,
+            "upper": estimate.upper,
+            "trusted": estimate.trusted,
+            "distrust": estimate.distrust,
         }
     return None
 
@@ -613,21 +617,67 @@ def monitor_one_model(
         outcome = step.outcome
         html = wants_html(html_policy, outcome, state.last_verdict) or would_open(workspace, spec, outcome)
         record_batch(workspace, spec, outcome, step.measurement, html=html)
-        _ticket(workspace, spec, outcome, on_ticket_opened)
-        reports += [
-            _ticket(workspace, spec, o, on_ticket_opened)
-            for o in expired_outcomes(spec, champion, step.matching)
-        ]
-        used = step.matching is not None
-        state = next_state(state, outcome, batch, intake.labels if used else [])
-        crash_point("after-records")
-        changes = Changes(
-            files=intake.records + (intake.label_records if used else []),
-            labels=step.matching.rows if step.matching is not None else [],
-        )
-        states.advance(state, changes)
+        try:
+            _ticket(workspace, spec, outcome, on_ticket_opened)
+            reports += [
+                _ticket(workspace, spec, o, on_ticket_opened)
+                for o in expired_outcomes(spec, champion, step.matching)
+            ]
+            used = step.matching is not None
+            state = next_state(state, outcome, batch, intake.labels if used else [])
+            crash_point("after-records")
+            changes = Changes(
+                files=intake.records + (intake.label_records if used else []),
+                labels=step.matching.rows if step.matching is not None else [],
+            )
+            states.advance(state, changes)
+        except BaseException:
+            forget_run(workspace, outcome)
+            raise
         outcomes += [*reports, outcome]
     return summarise(spec.name, outcomes)
+
+
+def monitor_leased(
+    workspace: Workspace,
+    spec: ModelSpec,
+    engine: DriftEngine,
+    on_ticket_opened: Callable[[BatchOutcome], None] | None = None,
+) -> dict[str, Any]:
+    """:func:`monitor_one_model` under the model's workspace lease ``monitor:MODEL``.
+
+    A cycle that finds the lease held by a live holder (another cycle, whatever
+    Prefect it runs under) leaves the model to it and says so; a dead holder's lease
+    is cleared with a warning (:mod:`zenops.leases`).
+    """
+    from zenops.leases import LeaseTaken, leased
+
+    states = MonitorStateStore(workspace.stores.tickets_url)
+    try:
+        with leased(states.leases(), f"monitor:{spec.name}"):
+            return monitor_one_model(workspace, spec, engine, on_ticket_opened)
+    except LeaseTaken as taken:
+        note = f"skipped: another cycle is monitoring {spec.name} ({taken}); its batches are taken"
+        log.warning(note)
+        return summarise(spec.name, [], note=note)
+
+
+def forget_run(workspace: Workspace, outcome: BatchOutcome) -> None:
+    """Delete the MLflow run of a batch whose ticket or watermark could not be stored.
+
+    The run is written first (the ticket links to it); when what follows fails, the
+    batch is not done, so its run goes too: a failed cycle leaves no record of its
+    own behind. A run that cannot be deleted (the store is down) is replaced when
+    the batch is processed again.
+    """
+    if outcome.run_id is None:
+        return
+    try:
+        workspace.registry().delete_run(outcome.run_id)
+    except ZenopsError as error:
+        log.warning(
+            "%s: could not delete the run of unfinished batch %s (%s)", outcome.model, outcome.batch, error
+        )
 
 
 def _ticket(

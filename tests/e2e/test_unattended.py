@@ -235,7 +235,7 @@ def test_zenops_serve_registers_the_deployments_and_runs_them(stack: Stack) -> N
         (automation,) = client.read_automations_by_name("zenops: refresh a degraded model")
         assert automation.trigger.expect == {"zenops.model.degraded"}
         limits = {limit.name: limit.limit for limit in client.read_global_concurrency_limits(limit=100)}
-    assert limits[f"zenops-refresh-{DRIFTING}"] == 1 and limits[f"zenops-monitor-{STABLE}"] == 1
+    assert limits[f"zenops-refresh-{DRIFTING}"] == 1 and limits[f"zenops-refresh-{STABLE}"] == 1
     assert "zenops-training" in limits
     served = wait_for("the UI line", lambda: "Prefect UI" in stack.log("serve") and stack.log("serve"))
     assert f"Prefect UI: {stack.ui}" in served

@@ -326,3 +326,28 @@ def test_the_demo_data_labels_need_not_share_the_batch_names(ws: Workspace) -> N
     assert {p.name.split("-")[0] for p in files.labels} == {"labels"}
     assert not {p.name for p in files.labels} & {p.name for p in files.batches}
     assert all(isinstance(p, Path) for p in files.batches)
+
+
+def test_a_ticket_store_that_fails_leaves_no_monitoring_run_behind(ws: Workspace, monkeypatch) -> None:
+    from demand.store import SqlTicketRepository
+    from zenops.errors import StoreError
+
+    spec = ws.config.model(MODEL)
+    batches = stream(days=1)
+    write_malformed_batch = batches[0].features.assign(income="12k")  # data_quality: a ticket is opened
+    write_frame(write_malformed_batch, ws.path(spec.batches) / f"{batches[0].day.isoformat()}.csv")
+
+    def unwritable(self, *args, **kwargs):
+        raise StoreError(f"tickets {ws.stores.tickets_url}: attempt to write a readonly database")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqlTicketRepository, "open_or_update", unwritable)
+        with pytest.raises(StoreError, match="readonly database"):
+            cycle(ws, batches[0].day, monkeypatch)
+    registry = ws.registry()
+    batch = f"{batches[0].day.isoformat()}.csv"
+    assert registry.runs_tagged(MODEL, {"zenops.run": "monitoring", "zenops.batch": batch}) == []
+    assert MonitorStateStore(ws.stores.tickets_url).get(MODEL).last_batch is None
+    again = cycle(ws, batches[0].day, monkeypatch)
+    assert [b["verdict"] for b in again["batches"]] == ["data_quality"]
+    assert len(registry.runs_tagged(MODEL, {"zenops.run": "monitoring", "zenops.batch": batch})) == 1
