@@ -405,6 +405,13 @@ class SqlTicketRepository:
         return {k: tuple(v) for k, v in out.items()}
 
     def _insert(self, conn: Connection, ticket: Ticket, actor: str | None) -> Ticket:
+        if ticket.subject is not None:  # an ethics review reviews a ticket that exists
+            subject = conn.execute(select(tickets_table.c.id).where(tickets_table.c.id == ticket.subject))
+            if subject.first() is None:
+                raise NotFoundError(
+                    f"subject: ticket {ticket.subject}: no such ticket "
+                    "(an ethics review names the ticket it reviews)"
+                )
         values = _row(ticket)
         ticket_id = conn.execute(
             insert(tickets_table).values(**values).returning(tickets_table.c.id)
@@ -425,9 +432,20 @@ class SqlTicketRepository:
         conn.execute(update(tickets_table).where(tickets_table.c.id == ticket.id).values(**values))
         if change_event.action == "evidence":
             body = dict(change_event.detail)
+            self._drop_replaced_evidence(conn, ticket)
             conn.execute(insert(evidence_table).values(ticket_id=ticket.id, at=change_event.at, body=body))
         self._record(conn, change_event)
         return ticket
+
+    def _drop_replaced_evidence(self, conn: Connection, ticket: Ticket) -> None:
+        """Delete stored evidence the rules replaced (a batch reported again; see ``add_evidence``)."""
+        kept = [dict(item) for item in ticket.evidence]
+        rows = conn.execute(
+            select(evidence_table.c.id, evidence_table.c.body).where(evidence_table.c.ticket_id == ticket.id)
+        ).all()
+        gone = [row.id for row in rows if dict(row.body) not in kept]
+        if gone:
+            conn.execute(evidence_table.delete().where(evidence_table.c.id.in_(gone)))
 
     def _record(self, conn: Connection, change_event: TicketEvent) -> None:
         conn.execute(

@@ -371,10 +371,16 @@ def approve(ticket: Ticket, *, by: str, now: datetime) -> tuple[Ticket, TicketEv
 def add_evidence(
     ticket: Ticket, evidence: Mapping[str, Any], *, now: datetime, actor: str | None = None
 ) -> tuple[Ticket, TicketEvent]:
-    """Append one piece of evidence (a JSON-ready mapping) to a ticket."""
+    """Append one piece of evidence (a JSON-ready mapping) to a ticket.
+
+    Evidence names its source: one item per ``batch`` of one ``champion_version``.
+    A batch reported again (a cycle re-done after a crash) replaces its earlier
+    item instead of adding a second one, so no batch is counted twice.
+    """
     item = _evidence(evidence)
     now = as_utc(now, "now")
-    updated = replace(ticket, evidence=(*ticket.evidence, item), updated=now)
+    kept = tuple(e for e in ticket.evidence if not _same_source(e, item))
+    updated = replace(ticket, evidence=(*kept, item), updated=now)
     return updated, TicketEvent(at=now, action="evidence", ticket=ticket.id, actor=actor, detail=item)
 
 
@@ -384,6 +390,13 @@ def opened(ticket: Ticket, actor: str | None = None) -> TicketEvent:
     if ticket.idempotency_key:
         detail["idempotency_key"] = ticket.idempotency_key
     return TicketEvent(at=ticket.created, action="opened", ticket=ticket.id, actor=actor, detail=detail)
+
+
+def _same_source(earlier: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+    if item.get("batch") is None or "champion_version" not in item:
+        return False
+    same_batch = earlier.get("batch") == item["batch"]
+    return same_batch and earlier.get("champion_version") == item["champion_version"]
 
 
 def _ident(ticket: Ticket) -> str:
