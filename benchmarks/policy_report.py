@@ -57,6 +57,12 @@ def report(out: dict[str, Any]) -> str:
                 median = "–" if d["median"] is None else f"{d['median']:g}"
                 cells.append(f"{d['within_3']:.0%}, median {median} ({listed})")
             lines.append(f"| {scenario} (AUC {real[scenario]:.3f}), {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + [tables(out)])
+
+
+def tables(out: dict[str, Any]) -> str:
+    """The estimate, Evidently, effect-floor and goal tables."""
+    lines: list[str] = []
     lines += [
         "",
         "Label-free estimate (CBPE) against the realized ROC AUC:",
