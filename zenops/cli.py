@@ -39,27 +39,59 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 class State:
     workspace: str | None = None
+    redirect: Any = None  # zenops.logfile.Redirect while the libraries' output goes to the log file
 
 
 state = State()
 
 
+# Commands that run Prefect flows: without PREFECT_API_URL they get a temporary
+# Prefect server that ends with the command (zenops.temporary_server).
+FLOW_COMMANDS = frozenset({"train", "monitor", "refresh", "rollback", "plan", "sla-watch", "demo"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     workspace: Annotated[
         str | None,
         typer.Option(
             "--workspace", "-w", help="Workspace folder (default: $ZENOPS_WORKSPACE or the current folder)."
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show the libraries' logs on stderr (default: .zenops/logs/zenops.log)."
+        ),
+    ] = False,
 ) -> None:
     state.workspace = workspace
+    if not verbose and state.redirect is None:
+        from zenops.logfile import redirect_stderr
+
+        state.redirect = redirect_stderr(_workspace().root)
+        if state.redirect is not None:
+            err.file = state.redirect.stderr
+    if ctx.invoked_subcommand in FLOW_COMMANDS:
+        from zenops.temporary_server import prefect_api
+
+        ctx.with_resource(prefect_api())
 
 
 def _workspace():
     from zenops.workspace import find_workspace
 
     return find_workspace(state.workspace)
+
+
+def _checked(models: list[str] | None = None, **checks: Any):
+    """The workspace, once every check the command needs has passed (see :func:`zenops.preflight.check`)."""
+    from zenops.preflight import check
+
+    ws = _workspace()
+    check(ws, models, **checks)
+    return ws
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
@@ -111,7 +143,7 @@ def train(
     """Version the training data, train, log lineage, register; the first version becomes champion."""
     from zenops.train import load_training_frame
 
-    ws = _workspace().require()
+    ws = _checked([model], training="required", tickets=False)
     load_training_frame(ws, ws.config.model(model))  # bad data fails here, before any flow runs
     from flows.train import train_model
 
@@ -134,9 +166,7 @@ def monitor(
     as_json: JsonOption = False,
 ) -> None:
     """One monitoring cycle now, over the batches not yet seen."""
-    ws = _workspace().require()
-    for name in models or []:
-        ws.config.model(name)
+    ws = _checked(models or None, champions="waiting")
     from flows.monitor import run_cycle
 
     result = run_cycle(ws, models or None)
@@ -177,8 +207,7 @@ def refresh(
     as_json: JsonOption = False,
 ) -> None:
     """Re-hydrate the champion's data, retrain, compare, then promote or hand back."""
-    ws = _workspace().require()
-    ws.config.model(model)
+    ws = _checked([model], champions="champion")
     if ticket is not None:
         ws.ticket_store().get(ticket)
     from flows.refresh import refresh_model
@@ -206,8 +235,7 @@ def rollback(
     model: Annotated[str, typer.Argument(help="Model name from zenops.yaml.")], as_json: JsonOption = False
 ) -> None:
     """Restore the previous champion (with an audit record)."""
-    ws = _workspace().require()
-    ws.config.model(model)
+    ws = _checked([model], training="skip", champions="previous")
     from flows.refresh import rollback_flow
 
     result = rollback_flow(model=model, workspace=str(ws.root))
@@ -226,7 +254,7 @@ def status(as_json: JsonOption = False) -> None:
     """Models, champion versions and their data versions."""
     from zenops.status import workspace_status
 
-    report = workspace_status(_workspace().require())
+    report = workspace_status(_checked(training="skip"))
 
     def render(data: dict[str, Any]) -> None:
         table = Table(title="models")
@@ -288,7 +316,7 @@ def tickets_list(
     """The demand queue, by priority."""
     from zenops.planning import done_assets, ticket_row
 
-    ws = _workspace().require()
+    ws = _checked(uses_models=False, tracking=False)
     store = ws.ticket_store()
     everything = store.list()
     assets = done_assets(everything)
@@ -306,7 +334,7 @@ def tickets_show(
     from zenops import clock
     from zenops.planning import done_assets
 
-    ws = _workspace().require()
+    ws = _checked(uses_models=False, tracking=False)
     store = ws.ticket_store()
     found = store.get(ticket)
     breakdown = score(found, clock.now(), ws.config.planning, done_assets(store.list()))
@@ -361,7 +389,7 @@ def tickets_new(
     from zenops import clock
     from zenops.errors import UsageError
 
-    ws = _workspace().require()
+    ws = _checked(uses_models=False, tracking=False)
     try:
         due_date = date.fromisoformat(due) if due else None
     except ValueError:
@@ -404,7 +432,7 @@ def tickets_approve(
     as_json: JsonOption = False,
 ) -> None:
     """Grant a ticket's ethics approval, so its work may start."""
-    approved = _workspace().require().ticket_store().approve(ticket, by=by)
+    approved = _checked(uses_models=False, tracking=False).ticket_store().approve(ticket, by=by)
     emit({"ticket": approved.to_dict()}, as_json, lambda d: out.print(f"ticket #{ticket} approved by {by}"))
 
 
@@ -416,7 +444,7 @@ def tickets_close(
     as_json: JsonOption = False,
 ) -> None:
     """Close a ticket as done (or cancelled)."""
-    store = _workspace().require().ticket_store()
+    store = _checked(uses_models=False, tracking=False).ticket_store()
     current = store.get(ticket)
     if not cancel and current.status in ("open", "scheduled", "blocked"):
         store.transition(ticket, "in_progress", note="closed from the command line", actor="zenops cli")
@@ -468,7 +496,7 @@ def plan(
     as_json: JsonOption = False,
 ) -> None:
     """A prioritised, capacity-aware plan of every open ticket."""
-    ws = _workspace().require()
+    ws = _checked(uses_models=False, tracking=False)
     from flows.plan import run_plan
 
     emit(run_plan(ws, crisis=crisis), as_json, render_plan)
@@ -491,7 +519,7 @@ def prefect_ui_url(api_url: str) -> str:
 @app.command("sla-watch")
 def sla_watch_command(as_json: JsonOption = False) -> None:
     """Escalate tickets near or past their SLA due time, once per level."""
-    ws = _workspace().require()
+    ws = _checked(uses_models=False, tracking=False)
     from flows.sla_watch import sla_watch
 
     result = sla_watch(workspace=str(ws.root))
@@ -515,7 +543,7 @@ def serve() -> None:
     from zenops.errors import UsageError
     from zenops.notify import check_notifications
 
-    ws = _workspace().require()
+    ws = _checked()
     config = ws.config
     check_notifications(config)
     api = prefect_api_url()
@@ -600,7 +628,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except ZenopsError as error:
-        err.print(f"zenops: error: {error}", markup=False, highlight=False)
+        err.print(f"zenops: error: {error}{_details()}", markup=False, highlight=False)
         raise SystemExit(error.exit_code) from None
     except typer.Abort:
         err.print("zenops: aborted", markup=False)
@@ -608,11 +636,15 @@ def main() -> None:
     except Exception as error:
         # Usage errors of the command-line parser carry their own exit code (2).
         if hasattr(error, "exit_code") and hasattr(error, "show"):
-            error.show()
+            error.show(file=err.file)
             raise SystemExit(error.exit_code) from None
         if type(error).__name__ == "Exit" and hasattr(error, "exit_code"):
             raise SystemExit(error.exit_code) from None
-        err.print(
-            f"zenops: error: {type(error).__name__}: {error}".splitlines()[0], markup=False, highlight=False
-        )
+        first = f"zenops: error: {type(error).__name__}: {error}".splitlines()[0]
+        err.print(f"{first}{_details()}", markup=False, highlight=False)
         raise SystemExit(1) from None
+
+
+def _details() -> str:
+    """Where the libraries' logs of a failed command are, when they wrote any."""
+    return state.redirect.details() if state.redirect is not None else ""

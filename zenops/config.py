@@ -626,4 +626,6 @@ def load_config(path: Path) -> ZenopsConfig:
         raise ConfigError(f"{path}:{where}: {problem}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    if data is None or data == {}:  # an empty file is a mistake, never "no settings"
+        raise ConfigError(f"{path}: no models: add one under models: (see zenops init)")
     return parse_config(data, source=str(path))

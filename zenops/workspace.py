@@ -17,6 +17,7 @@ from zenops.config import CONFIG_FILE, ZenopsConfig, load_config
 from zenops.errors import ConfigError
 
 STATE_DIR = ".zenops"
+MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
 ENV_OVERRIDES = {
     "tracking_uri": "ZENOPS_TRACKING_URI",
@@ -76,7 +77,21 @@ class Workspace:
 
     @cached_property
     def config(self) -> ZenopsConfig:
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        self._check_paths(config)
+        return config
+
+    def _check_paths(self, config: ZenopsConfig) -> None:
+        """Every model's data paths stay inside the workspace; the error names the field."""
+        for i, spec in enumerate(config.models):
+            for field in MODEL_PATHS:
+                value = getattr(spec, field)
+                try:
+                    self.path(value)
+                except ConfigError:
+                    raise ConfigError(
+                        f"{self.config_path}: models[{i}].{field}: path '{value}' leaves the workspace"
+                    ) from None
 
     @cached_property
     def stores(self) -> StoreUrls:

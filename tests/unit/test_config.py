@@ -30,8 +30,12 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     assert config.stores.tracking_uri == "sqlite:///.zenops/mlflow.db"
 
 
-def test_an_empty_file_is_an_empty_workspace(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, ""))
+def test_an_empty_file_is_refused_with_a_hint(tmp_path: Path) -> None:
+    hint = r"zenops.yaml: no models: add one under models: \(see zenops init\)"
+    for text in ("", "{}\n", "# nothing yet\n"):
+        with pytest.raises(ConfigError, match=hint):
+            load_config(write(tmp_path, text))
+    config = load_config(write(tmp_path, "team: []\n"))  # settings without models are read as given
     assert config.models == [] and "gold" in config.sla_tiers
 
 
