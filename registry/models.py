@@ -189,17 +189,40 @@ class MlflowRegistry:
             return str(version.version)
 
     def alias(self, model: str, alias: str) -> ModelVersionInfo | None:
-        """The version holding ``alias``, or None when no version holds it."""
+        """The version holding ``alias``, or None when no version of the registered model holds it.
+
+        A registered model that does not exist is a :class:`NotFoundError`, not a
+        missing alias: it is what a mistyped tracking store looks like, and
+        reading it as "no champion yet" would leave the work undone without a word.
+        """
         from mlflow.exceptions import MlflowException
 
         with self.errors(f"{model}@{alias}"):
             try:
                 version = self.client.get_model_version_by_alias(model, alias)
             except MlflowException as error:
-                if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                if _alias_missing(error, alias):
                     return None
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    raise NotFoundError(
+                        f"MLflow {self._where()}: no registered model '{model}' "
+                        f"(is this the workspace's tracking store? run 'zenops train {model}' first)"
+                    ) from None
                 raise
             return self._info(version)
+
+    def is_registered(self, model: str) -> bool:
+        """Whether the store has a registered model called ``model``."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"registered model {model}"):
+            try:
+                self.client.get_registered_model(model)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    return False
+                raise
+            return True
 
     def version(self, model: str, version: str) -> ModelVersionInfo:
         with self.errors(f"{model} version {version}"):
@@ -286,6 +309,16 @@ class MlflowRegistry:
             except MlflowException as error:
                 if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
                     raise
+
+
+def _alias_missing(error: Exception, alias: str) -> bool:
+    """MLflow's answer for an existing registered model without ``alias`` (``INVALID_PARAMETER_VALUE``)."""
+    message = str(getattr(error, "message", error))
+    return (
+        getattr(error, "error_code", "") == "INVALID_PARAMETER_VALUE"
+        and "alias" in message
+        and "not found" in message
+    )
 
 
 @dataclass(frozen=True)
