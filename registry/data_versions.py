@@ -173,7 +173,7 @@ class DvcDataStore:
                 version.path, repo=str(self.root), rev=version.rev, remote=REMOTE_NAME, mode="rb"
             ) as handle:
                 data = handle.read()
-        except (DvcException, FileNotFoundError, OSError) as error:
+        except (DvcException, FileNotFoundError, OSError):
             problem = self.remote_problem()
             if problem is not None:
                 raise StoreError(
@@ -181,7 +181,9 @@ class DvcDataStore:
                     f"cannot restore {version.path}@{version.rev[:10]}"
                 ) from None
             raise LineageError(
-                f"{version.path}@{version.rev[:10]}: cannot restore from DVC ({error})"
+                f"{version.path}@{version.rev[:10]}: cannot restore: its content (md5 {version.md5}) "
+                f"is in neither the workspace's DVC cache nor the DVC remote {self.remote_url} "
+                "(was the remote emptied? push it again from a copy that has it)"
             ) from None
         actual = md5_of(data)
         if actual != version.md5:
