@@ -12,6 +12,8 @@ NannyML load only when a measurement or an estimate is made):
 - :mod:`drift.metrics` — the model's metric measured on labelled rows, with its
   bootstrap standard error.
 - :mod:`drift.performance` — NannyML's CBPE/DLE estimate without labels.
+- :mod:`drift.trust` — whether such an estimate is trusted: the fit-time calibration
+  check on the reference and the support of a batch (pure figures).
 - :mod:`drift.policy` — the pure verdict rules (:func:`~drift.policy.decide`).
 - :mod:`drift.assess` — from a measurement (and an estimate) to a verdict.
 - :mod:`drift.evaluation` — the policy's false-alarm and detection rates.
