@@ -1,0 +1,312 @@
+"""What one monitoring step leaves behind: its outcome, MLflow run, ticket and event.
+
+- :class:`BatchOutcome` is one batch's (or one reported file's) result; its
+  ``to_dict`` holds the interface's JSON keys, and :func:`summarise` folds a
+  model's outcomes into the cycle's object for that model.
+- :func:`record_batch` writes the batch's MLflow monitoring run (figures, verdict,
+  Evidently snapshot and, when kept, HTML report); :func:`forget_run` deletes it
+  again when the batch could not be finished.
+- :func:`open_ticket` opens the incident's ticket once (a repeat adds evidence);
+  :func:`emit_degraded` emits ``zenops.model.degraded`` for a new refresh or
+  rebuild ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drift.measurement import DriftMeasurement
+from registry import lineage
+from zenops import clock
+from zenops.config import ModelSpec
+from zenops.errors import ZenopsError
+from zenops.workspace import Workspace
+
+log = logging.getLogger("zenops.monitor")
+
+
+TICKET_VERDICTS = ("refresh", "rebuild", "data_quality")
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch gave; ``to_dict`` holds the interface's JSON keys."""
+
+    model: str
+    batch: str
+    rows: int
+    verdict: str
+    reasons: list[str]
+    drift_share: float | None = None
+    drifted_features: list[dict[str, Any]] = field(default_factory=list)
+    performance: dict[str, Any] | None = None
+    ticket: int | None = None
+    ticket_created: bool = False
+    report_uri: str | None = None
+    run_id: str | None = None
+    champion_version: str | None = None
+    consecutive_drift: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "batch": self.batch,
+            "rows": self.rows,
+            "drift_share": self.drift_share,
+            "drifted_features": self.drifted_features,
+            "performance": self.performance,
+            "verdict": self.verdict,
+            "reasons": self.reasons,
+            "ticket": self.ticket,
+            "ticket_created": self.ticket_created,
+            "report_uri": self.report_uri,
+            "run_id": self.run_id,
+            "champion_version": self.champion_version,
+        }
+
+
+SEVERITY = {"ok": 0, "warn": 1, "data_quality": 2, "refresh": 3, "rebuild": 4}
+
+
+def summarise(model: str, outcomes: list[BatchOutcome], note: str | None = None) -> dict[str, Any]:
+    """One object per model for a cycle: the most severe batch's figures, and every batch."""
+    if not outcomes:
+        return {
+            "model": model,
+            "rows": 0,
+            "drift_share": None,
+            "drifted_features": [],
+            "performance": None,
+            "verdict": "ok",
+            "reasons": [note or "no new batch"],
+            "ticket": None,
+            "report_uri": None,
+            "batches": [],
+        }
+    worst = max(outcomes, key=lambda o: (SEVERITY.get(o.verdict, 0), o.batch))
+    summary = worst.to_dict()
+    summary["rows"] = sum(o.rows for o in outcomes)
+    summary["batches"] = [o.to_dict() for o in outcomes]
+    return summary
+
+
+def problem_outcome(
+    spec: ModelSpec, champion_version: str | None, name: str, reasons: list[str]
+) -> BatchOutcome:
+    """A ``data_quality`` report about a file that is not a batch (a label file, a file not read)."""
+    return BatchOutcome(
+        model=spec.name,
+        batch=Path(name).name,
+        rows=0,
+        verdict="data_quality",
+        reasons=reasons,
+        champion_version=champion_version,
+    )
+
+
+def wants_html(policy: str, outcome: BatchOutcome, previous_verdict: str | None) -> bool:
+    """Whether this batch's HTML report is stored (see ``monitoring.html_reports``)."""
+    if policy == "always":
+        return True
+    if policy == "on_alert":
+        return outcome.verdict != "ok"
+    if policy == "on_change":
+        return previous_verdict is None or previous_verdict != outcome.verdict or outcome.ticket_created
+    return False
+
+
+def record_batch(
+    workspace: Workspace,
+    spec: ModelSpec,
+    outcome: BatchOutcome,
+    measurement: DriftMeasurement | None,
+    html: bool = True,
+) -> None:
+    """An MLflow run per batch, linked to the champion, with figures and the Evidently report."""
+    import tempfile
+
+    import mlflow
+
+    registry = workspace.registry()
+    identity = {lineage.RUN_KIND: "monitoring", "zenops.batch": outcome.batch}
+    # The watermark has not passed this batch, so a run already logged for it comes from
+    # an attempt that did not finish (a crash, a store that failed before the ticket was
+    # stored): it is replaced, so each processed batch has exactly one monitoring run.
+    if "'" not in outcome.batch:
+        for stale in registry.runs_tagged(spec.name, identity):
+            registry.delete_run(stale)
+    tags = {
+        lineage.MODEL: spec.name,
+        **identity,
+        "zenops.champion.version": outcome.champion_version or "",
+        "zenops.verdict": outcome.verdict,
+    }
+    with registry.start_run(spec.name, f"monitor {spec.name} {outcome.batch}", tags) as run:  # noqa: SIM117
+        with registry.errors(f"log monitoring run {run.info.run_id}"):
+            metrics: dict[str, float] = {"rows": float(outcome.rows)}
+            if outcome.drift_share is not None:
+                metrics["drift_share"] = outcome.drift_share
+            if outcome.performance and outcome.performance.get("value") is not None:
+                metrics[f"{outcome.performance['kind']}_{outcome.performance['metric']}"] = float(
+                    outcome.performance["value"]
+                )
+            if measurement is not None:
+                for column in measurement.features:
+                    if column.p_value is not None and column.p_value == column.p_value:
+                        metrics[f"drift_p.{column.column}"] = float(column.p_value)
+                    if column.effect == column.effect:
+                        metrics[f"drift_effect.{column.column}"] = float(column.effect)
+            mlflow.log_metrics(metrics)
+            crash_point("during-record")
+            mlflow.log_dict(
+                {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()},
+                "verdict.json",
+            )
+            if measurement is not None:
+                mlflow.log_text(measurement.report_json, "evidently/snapshot.json")
+                outcome.report_uri = f"{run.info.artifact_uri}/evidently/snapshot.json"
+                if html:
+                    with tempfile.TemporaryDirectory() as scratch:
+                        for path in measurement.save_html(Path(scratch) / "report.html"):
+                            mlflow.log_artifact(str(path), artifact_path="evidently")
+                    outcome.report_uri = f"{run.info.artifact_uri}/evidently/report.html"
+            outcome.run_id = run.info.run_id
+
+
+def would_open(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> bool:
+    """Whether this outcome opens a new ticket (no open one for the incident yet)."""
+    if outcome.verdict not in TICKET_VERDICTS or workspace.config.monitoring.html_reports == "never":
+        return False
+    from demand.tickets import ACTIVE
+
+    key = incident(spec, outcome.verdict)
+    active = workspace.ticket_store().list(model=spec.name, status=ACTIVE)
+    return not any(t.idempotency_key == key for t in active)
+
+
+def incident(spec: ModelSpec, verdict: str) -> str:
+    from demand.tickets import incident_key
+
+    return incident_key(spec.name, verdict, "monitoring")
+
+
+def open_ticket(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """Open the incident's ticket, or add this batch as evidence to the open one."""
+    if outcome.verdict not in TICKET_VERDICTS:
+        return
+    from demand.tickets import TicketDraft, new_ticket
+
+    config = workspace.config
+    titles = {
+        "refresh": f"Refresh {spec.name}: drift or performance drop",
+        "rebuild": f"Rebuild {spec.name}: performance lost beyond a refresh",
+        "data_quality": f"Data quality: bad batch for {spec.name}",
+    }
+    evidence = {
+        "batch": outcome.batch,
+        "verdict": outcome.verdict,
+        "reasons": outcome.reasons,
+        "drift_share": outcome.drift_share,
+        "drifted_features": outcome.drifted_features[:10],
+        "performance": outcome.performance,
+        "report_uri": outcome.report_uri,
+        "mlflow_run": outcome.run_id,
+        "champion_version": outcome.champion_version,
+    }
+    draft = TicketDraft(
+        kind=outcome.verdict,
+        title=titles[outcome.verdict],
+        model=spec.name,
+        idempotency_key=incident(spec, outcome.verdict),
+        evidence=json.loads(json.dumps(evidence, default=str)),
+    )
+    ticket = new_ticket(draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models)
+    stored, created = workspace.ticket_store().open_or_update(ticket, actor="zenops monitor")
+    outcome.ticket, outcome.ticket_created = stored.id, created
+
+
+def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """The Prefect event a deployment trigger starts a refresh from, once per incident.
+
+    Emitted when a ``refresh`` or ``rebuild`` verdict opens its ticket (a repeat of
+    the incident only adds evidence to the ticket, so it starts nothing again). The
+    resource carries the verdict and ticket as labels, so a trigger may match on
+    them; ``refresh_ticket`` is the ticket when it is a refresh ticket, for the
+    refresh deployment to work on (a rebuild verdict's refresh opens its own).
+    """
+    if outcome.verdict not in ("refresh", "rebuild") or not outcome.ticket_created:
+        return
+    from prefect.events import emit_event
+
+    emit_event(
+        event="zenops.model.degraded",
+        resource={
+            "prefect.resource.id": f"zenops.model.{spec.name}",
+            "prefect.resource.name": spec.name,
+            "zenops.verdict": outcome.verdict,
+            "zenops.ticket": str(outcome.ticket),
+        },
+        payload={
+            "model": spec.name,
+            "verdict": outcome.verdict,
+            "ticket": outcome.ticket,
+            "refresh_ticket": outcome.ticket if outcome.verdict == "refresh" else None,
+            "reasons": outcome.reasons,
+            "batch": outcome.batch,
+            "champion_version": outcome.champion_version,
+            "report_uri": outcome.report_uri,
+            "mlflow_run": outcome.run_id,
+        },
+    )
+
+
+def forget_run(workspace: Workspace, outcome: BatchOutcome) -> None:
+    """Delete the MLflow run of a batch whose ticket or watermark could not be stored.
+
+    The run is written first (the ticket links to it); when what follows fails, the
+    batch is not done, so its run goes too: a failed cycle leaves no record of its
+    own behind. A run that cannot be deleted (the store is down) is replaced when
+    the batch is processed again.
+    """
+    if outcome.run_id is None:
+        return
+    try:
+        workspace.registry().delete_run(outcome.run_id)
+    except ZenopsError as error:
+        log.warning(
+            "%s: could not delete the run of unfinished batch %s (%s)", outcome.model, outcome.batch, error
+        )
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for tests of crash safety: ``ZENOPS_CRASH_AT=name`` raises here."""
+    import os
+
+    if os.environ.get("ZENOPS_CRASH_AT") == name:
+        raise ZenopsError(f"injected crash at {name}")
+
+
+def cycle_markdown(summary: dict[str, Any]) -> str:
+    """The per-model Prefect artifact: verdict, top drifted features, performance, report, ticket."""
+    lines = [f"# {summary['model']}: {summary['verdict']}", ""]
+    lines += [f"- {reason}" for reason in summary.get("reasons", [])]
+    perf = summary.get("performance")
+    if perf:
+        baseline = perf.get("baseline")
+        base = f" (holdout {baseline:.4f})" if isinstance(baseline, float) else ""
+        lines += ["", f"**Performance** ({perf['kind']}): {perf['metric']} {perf['value']:.4f}{base}"]
+    if summary.get("drift_share") is not None:
+        lines += ["", f"**Drift share**: {summary['drift_share']:.0%} of features, {summary['rows']} rows"]
+    features = summary.get("drifted_features") or []
+    if features:
+        lines += ["", "| drifted feature | p-value |", "|---|---|"]
+        lines += [f"| {f['feature']} | {f['p_value']:.2e} |" for f in features[:10]]
+    if summary.get("report_uri"):
+        lines += ["", f"Evidently report: {summary['report_uri']}"]
+    if summary.get("ticket"):
+        lines += ["", f"Ticket: #{summary['ticket']}"]
+    return "\n".join(lines) + "\n"
