@@ -35,8 +35,15 @@ def endpoints() -> Iterator[Endpoints]:
 
 
 def configure(workspace: Workspace, endpoints: Endpoints, **overrides) -> Workspace:
-    """Point ``notifications`` at the local endpoints; a fresh Workspace reads the file."""
+    """Point ``notifications`` at the local endpoints; a fresh Workspace reads the file.
+
+    The demo's covariate drift leaves the champion's performance intact, so the
+    default policy (performance first) would only warn on it; drift-only escalation
+    makes it the incident these tests follow."""
     data = yaml.safe_load(workspace.config_path.read_text())
+    for model in data["models"]:
+        if model["name"] == MODEL:
+            model["drift"] = {**(model.get("drift") or {}), "performance_first": False}
     data["notifications"] = {
         "oncall": [endpoints.url("oncall")],
         "owners": {"ds-credit": [endpoints.url("owner")]},
