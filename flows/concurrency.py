@@ -29,7 +29,7 @@ from zenops.errors import StoreError, ZenopsError
 log = logging.getLogger("zenops.concurrency")
 
 TRAINING_LIMIT = "zenops-training"
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 60.0
 WAIT_NOTICE_SECONDS = 5.0
 
 
