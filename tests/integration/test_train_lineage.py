@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import dvc.api
 import pytest
@@ -73,3 +74,28 @@ def test_the_champion_loads_and_predicts(workspace: Workspace, trained: dict) ->
     model = workspace.registry().load_model("loan-default")
     frame = training_frame("loan-default", rows=50, seed=99)
     assert model.predict_proba(frame).shape == (50, 2)
+
+
+def test_data_lost_from_cache_and_remote_names_the_remote(workspace: Workspace, trained: dict) -> None:
+    store = workspace.data_store()
+    version = DataVersion("data/loan-default/train.parquet", trained["data_rev"], trained["data_md5"])
+    workspace.path(version.path).unlink()
+    shutil.rmtree(workspace.root / ".dvc" / "cache")
+    remote = workspace.stores.dvc_remote
+    for item in list(Path(remote).iterdir()):
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
+    with pytest.raises(LineageError) as caught:
+        store.read_bytes(version)
+    message = str(caught.value)
+    assert f"DVC remote {remote}" in message and version.md5 in message
+    assert "neither as a DVC output" not in message
+
+
+def test_an_unknown_registered_model_is_not_a_missing_alias(workspace: Workspace, trained: dict) -> None:
+    from zenops.errors import NotFoundError
+
+    registry = workspace.registry()
+    assert registry.alias("loan-default", "challenger") is None
+    with pytest.raises(NotFoundError, match="no registered model 'nope'"):
+        registry.alias("nope", CHAMPION)
+    assert registry.is_registered("loan-default") and not registry.is_registered("nope")
