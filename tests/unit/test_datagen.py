@@ -354,3 +354,97 @@ def test_spec_fields_make_a_valid_model_entry(name: str) -> None:
         }
     )
     assert spec.columns == [*MODELS[name].feature_columns, MODELS[name].target]
+
+
+# --- covariate kinds: a shift the champion handles, one it does not -------------------------
+
+
+def _example_spec(name: str):
+    """The model's entry in the example zenops.yaml (`zenops init`), with its trainer."""
+    from importlib import resources
+
+    import yaml
+
+    from zenops.config import parse_config
+
+    text = resources.files("zenops").joinpath("templates/zenops.yaml").read_text()
+    return parse_config(yaml.safe_load(text)).model(name)
+
+
+def _kind_days(name: str, kind: str, days: range, seed: int = 7) -> pd.DataFrame:
+    schedule = DriftSchedule(
+        covariate_start=0, covariate_ramp_days=1, concept_start=None, covariate_kind=kind
+    )
+    batches = production_stream(name, days=days.stop, rows_per_day=500, seed=seed, schedule=schedule)
+    return _pooled(batches, days)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["within", "beyond"])
+def test_covariate_kinds_move_the_same_rows(name: str, kind: str) -> None:
+    spec = MODELS[name]
+    moved = _kind_days(name, kind, range(0, 2))
+    standard = _pooled(production_stream(name, days=2, rows_per_day=500, seed=7), range(0, 2))
+    stable = _pooled(production_stream(name, 2, 500, seed=7, schedule=DriftSchedule.stable()), range(0, 2))
+    pd.testing.assert_series_equal(moved[spec.id_column], stable[spec.id_column])
+    pd.testing.assert_series_equal(moved[spec.timestamp_column], standard[spec.timestamp_column])
+    assert not moved[spec.features].equals(stable[spec.features])
+    with pytest.raises(ConfigError, match="covariate_kind"):
+        DriftSchedule(covariate_kind="sideways")
+
+
+@pytest.mark.parametrize(
+    ("name", "moved", "kept"),
+    [
+        ("loan-default", {"region", "purpose", "credit_score", "debt_to_income"}, {"age", "home_ownership"}),
+        ("demand-forecast", {"region", "temperature", "promo_depth", "price"}, {"store_type", "weekday"}),
+    ],
+)
+def test_within_and_beyond_move_their_documented_columns(name: str, moved: set, kept: set, training) -> None:
+    train = training[name]
+    within, beyond = _kind_days(name, "within", range(0, 4)), _kind_days(name, "beyond", range(0, 4))
+    spec = MODELS[name]
+
+    def p_value(frame: pd.DataFrame, column: str) -> float:
+        test = _chi2 if column in spec.categorical else _ks
+        return test(train[column], frame[column])
+
+    documented = {
+        "within": {c for c in moved if c in ("region", "purpose", "temperature", "promo_depth")},
+        "beyond": {c for c in moved if c in ("credit_score", "debt_to_income", "price")},
+    }
+    for kind, frame in (("within", within), ("beyond", beyond)):
+        for column in documented[kind]:
+            assert p_value(frame, column) < 1e-6, (kind, column)
+        for column in kept:
+            assert p_value(frame, column) > 1e-3, (kind, column)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_champion_holds_within_and_fails_beyond_until_retrained(name: str) -> None:
+    """The example trainer: within the training range the metric holds; beyond it the
+    metric drops by more than the 5% refresh threshold, and fresh rows repair it."""
+    from zenops.training import fit, metrics, predict_frame
+
+    spec = _example_spec(name)
+    train = training_frame(name, rows=6000, seed=7)
+    champion = fit(spec, train)
+
+    def score(model, frame: pd.DataFrame) -> float:
+        return metrics(frame[spec.target], predict_frame(model, frame, spec), spec)[spec.metric_name]
+
+    def drop(value: float, baseline: float) -> float:
+        return (
+            (baseline - value) / baseline if spec.metric_name == "roc_auc" else (value - baseline) / baseline
+        )
+
+    stable = score(
+        champion, _pooled(production_stream(name, 6, 500, seed=7, schedule=DriftSchedule.stable()), range(6))
+    )
+    within = score(champion, _kind_days(name, "within", range(0, 6)))
+    assert abs(drop(within, stable)) < 0.05, (stable, within)
+    beyond = _kind_days(name, "beyond", range(0, 6))
+    fresh = _kind_days(name, "beyond", range(6, 12))
+    retrained = fit(spec, pd.concat([train, fresh[train.columns]], ignore_index=True))
+    assert drop(score(champion, beyond), stable) > 0.05, (stable, score(champion, beyond))
+    assert drop(score(retrained, beyond), score(champion, beyond)) < -0.03

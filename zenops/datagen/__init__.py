@@ -2,8 +2,9 @@
 
 - :func:`training_frame` and :func:`production_stream` draw the ``loan-default``
   (classification) and ``demand-forecast`` (regression) populations; a
-  :class:`DriftSchedule` says when covariate and concept drift set in and how late
-  labels arrive, and :func:`describe_schedule` tells it in words.
+  :class:`DriftSchedule` says when covariate and concept drift set in, which
+  covariate shift it is (``standard``, ``within`` the training range, or ``beyond``
+  it), and how late labels arrive, and :func:`describe_schedule` tells it in words.
 - :func:`write_stream` writes batches and labels as the monitor expects them.
 - :func:`malformed_batch` / :func:`write_malformed` give one bad batch per fault kind.
 - :func:`wide_frame` is a generic wide table with known shifts for benchmarks.
@@ -15,7 +16,7 @@ See ``docs/demo-data.md``.
 """
 
 from zenops.datagen.malformed import MALFORMED_KINDS, UNSEEN_SHARE, malformed_batch, write_malformed
-from zenops.datagen.populations import DEMAND, LOAN, MODELS, DemoModel, demo_model
+from zenops.datagen.populations import COVARIATE_KINDS, DEMAND, LOAN, MODELS, DemoModel, demo_model
 from zenops.datagen.schedule import DriftSchedule, describe_schedule
 from zenops.datagen.stream import (
     PRODUCTION_START,
@@ -30,6 +31,7 @@ from zenops.datagen.stream import (
 from zenops.datagen.wide import Shift, wide_columns, wide_frame
 
 __all__ = [
+    "COVARIATE_KINDS",
     "DEMAND",
     "LOAN",
     "MALFORMED_KINDS",

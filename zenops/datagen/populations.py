@@ -8,6 +8,12 @@ Each population is a generating process with two dials:
 - ``concept`` (0 = training, 1 = full documented change) changes how the target
   depends on the features.
 
+``kind`` chooses which covariate shift the ``covariate`` dial drives
+(:data:`COVARIATE_KINDS`): ``standard`` (the documented default), ``within`` (inside
+the range the training data covers well: a trained model keeps its performance) or
+``beyond`` (into a region the training data covers thinly: a trained model loses
+performance there, and retraining on the shifted rows repairs it).
+
 Every random number is drawn up front, in a fixed order and amount, before either
 dial is applied. The same generator state therefore gives the same applicants or
 store-days at any drift level: a drifted day is the stable day, moved.
@@ -20,7 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from zenops.errors import NotFoundError
+from zenops.errors import ConfigError, NotFoundError
+
+STANDARD, WITHIN, BEYOND = "standard", "within", "beyond"
+COVARIATE_KINDS = (STANDARD, WITHIN, BEYOND)
+"""The covariate shifts a population can be given; see :class:`~zenops.datagen.DriftSchedule`."""
 
 REGIONS = ("north", "south", "east", "west")
 PURPOSES = ("car", "home", "education", "business", "debt_consolidation")
@@ -44,6 +54,13 @@ class DemoModel:
     id_prefix: str
     covariate_story: str
     concept_story: str
+    within_story: str = ""
+    beyond_story: str = ""
+
+    @property
+    def covariate_stories(self) -> dict[str, str]:
+        """What each covariate kind (:data:`COVARIATE_KINDS`) moves, in words."""
+        return {STANDARD: self.covariate_story, WITHIN: self.within_story, BEYOND: self.beyond_story}
 
     @property
     def features(self) -> list[str]:
@@ -88,6 +105,17 @@ LOAN = DemoModel(
         "credit_score halves, and young renters (age under 30, home_ownership rent) default much "
         "more often (+1.5 on the log-odds)"
     ),
+    within_story=(
+        "the region mix moves from north/south/east/west 30/25/25/20% to 15/20/25/40% and the "
+        "purpose mix from car 30% and debt_consolidation 25% to 15% and 40%: every applicant is "
+        "of a kind the training data holds plenty of, so the model's ranking holds"
+    ),
+    beyond_story=(
+        "a sub-prime channel: credit_score falls by 120 points (half the applicants lie below "
+        "the training data's 5th percentile, where it holds few rows) and debt_to_income halves; "
+        "the default rate rises from about 16.5% to 29%, and a model that never saw such scores "
+        "ranks them poorly until it is retrained on them"
+    ),
 )
 
 DEMAND = DemoModel(
@@ -109,6 +137,16 @@ DEMAND = DemoModel(
         "customers become far more price-sensitive (price elasticity from -0.8 to -2.0), "
         "promotions stop lifting sales, and the weekend lift moves to weekdays"
     ),
+    within_story=(
+        "temperature falls by 5 °C, the share of records on promotion rises from 25% to 35%, and "
+        "the region mix moves from 25% each to north/south/east/west 10/40/15/35%, all inside "
+        "the training data's range, so the model's forecasts hold"
+    ),
+    beyond_story=(
+        "a discounter's prices, half the usual (a range the training data holds few rows of): "
+        "units sold rise by about 70%, and a model that never saw such prices under-forecasts "
+        "them until it is retrained on them"
+    ),
 )
 
 MODELS: dict[str, DemoModel] = {LOAN.name: LOAN, DEMAND.name: DEMAND}
@@ -120,6 +158,12 @@ def demo_model(name: str) -> DemoModel:
         return MODELS[name]
     except KeyError:
         raise NotFoundError(f"no demo model named '{name}' (models: {', '.join(MODELS)})") from None
+
+
+def _kinds(kind: str) -> tuple[str, ...]:
+    if kind not in COVARIATE_KINDS:
+        raise ConfigError(f"covariate kind must be one of {', '.join(COVARIATE_KINDS)}, not '{kind}'")
+    return COVARIATE_KINDS
 
 
 def _pick(uniform: np.ndarray, levels: tuple[str, ...], probs: np.ndarray) -> np.ndarray:
@@ -144,6 +188,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 _LOAN_REGION_P = (0.30, 0.25, 0.25, 0.20)
 _LOAN_REGION_P_SHIFTED = (0.15, 0.20, 0.25, 0.40)
 _LOAN_PURPOSE_P = (0.30, 0.20, 0.15, 0.10, 0.25)
+# "within": a new mix of regions and purposes, all well covered by the training data.
+_LOAN_PURPOSE_P_WITHIN = (0.15, 0.20, 0.15, 0.10, 0.40)
+# "beyond": a sub-prime channel. Credit scores 120 points lower put half the applicants
+# below the training data's 5th percentile, where it holds few rows and the model's
+# trees stay flat while the true risk keeps climbing; their debts are halved.
+_LOAN_CREDIT_BEYOND = 120.0
+_LOAN_DTI_BEYOND = 0.5
 _LOAN_INCOME_SHIFT = 0.75  # income median factor at full covariate drift
 _LOAN_AMOUNT_SHIFT = 1.30  # loan_amount median factor at full covariate drift
 _LOAN_PURPOSE_SIZE = {"car": 0.0, "home": 1.0, "education": -0.3, "business": 0.5, "debt_consolidation": -0.2}
@@ -154,9 +205,14 @@ _LOAN_INTERCEPT = -2.45
 
 
 def loan_population(
-    rng: np.random.Generator, n: int, covariate: float = 0.0, concept: float = 0.0
+    rng: np.random.Generator, n: int, covariate: float = 0.0, concept: float = 0.0, kind: str = STANDARD
 ) -> pd.DataFrame:
-    """``n`` loan applications (features and ``defaulted``), without id or timestamp."""
+    """``n`` loan applications (features and ``defaulted``), without id or timestamp.
+
+    ``kind`` picks which covariate shift the ``covariate`` dial applies (see
+    :data:`COVARIATE_KINDS`); at ``covariate=0`` every kind gives the same rows.
+    """
+    standard, within, beyond = (covariate if kind == k else 0.0 for k in _kinds(kind))
     u_region, u_purpose, u_home = rng.random(n), rng.random(n), rng.random(n)
     age_draw = rng.gamma(3.0, 7.0, n)
     employment_draw = rng.gamma(2.0, 3.5, n)
@@ -167,8 +223,8 @@ def loan_population(
     risk_noise = rng.normal(0.0, 0.5, n)
     u_label = rng.random(n)
 
-    region = _pick(u_region, REGIONS, _mix(_LOAN_REGION_P, _LOAN_REGION_P_SHIFTED, covariate))
-    purpose = _pick(u_purpose, PURPOSES, np.asarray(_LOAN_PURPOSE_P))
+    region = _pick(u_region, REGIONS, _mix(_LOAN_REGION_P, _LOAN_REGION_P_SHIFTED, standard + within))
+    purpose = _pick(u_purpose, PURPOSES, _mix(_LOAN_PURPOSE_P, _LOAN_PURPOSE_P_WITHIN, within))
     age = np.minimum(18 + np.round(age_draw), 75).astype(np.int64)
     employment_years = np.round(np.minimum(employment_draw, np.maximum(age - 18, 0)), 1)
     p_rent = 0.10 + 0.75 * _sigmoid(-(age - 33) / 5.0)
@@ -181,14 +237,17 @@ def loan_population(
     # not the credit history that was built on it.
     log_earning = np.log(48_000) + 0.012 * (age - 40) - 0.0006 * (age - 40) ** 2 + 0.02 * employment_years
     log_earning = log_earning + income_noise
-    income = np.round(np.exp(log_earning + covariate * np.log(_LOAN_INCOME_SHIFT)), -1)
+    income = np.round(np.exp(log_earning + standard * np.log(_LOAN_INCOME_SHIFT)), -1)
     size = np.array([_LOAN_PURPOSE_SIZE[p] for p in purpose])
-    log_amount = log_earning + np.log(0.3) + size + amount_noise + covariate * np.log(_LOAN_AMOUNT_SHIFT)
+    log_amount = log_earning + np.log(0.3) + size + amount_noise + standard * np.log(_LOAN_AMOUNT_SHIFT)
     loan_amount = np.clip(np.round(np.exp(log_amount), -2), 500.0, 750_000.0)
     credit_score = np.clip(
-        np.round(600 + 1.6 * (age - 18) + 35 * (log_earning - np.log(48_000)) + credit_noise), 300, 850
+        np.round(600 + 1.6 * (age - 18) + 35 * (log_earning - np.log(48_000)) + credit_noise)
+        - beyond * _LOAN_CREDIT_BEYOND,
+        300,
+        850,
     ).astype(np.int64)
-    debt_to_income = np.round(dti_draw, 4)
+    debt_to_income = np.round(dti_draw * (1 - beyond * _LOAN_DTI_BEYOND), 4)
 
     frame = pd.DataFrame(
         {
@@ -243,6 +302,13 @@ _DEMAND_PROMO_SHARE = 0.25
 _DEMAND_PROMO_SHARE_SHIFTED = 0.45
 _DEMAND_PRICE_SHIFT = 1.20
 _DEMAND_TEMPERATURE_SHIFT = 6.0
+# "within": a cooler season, more promotions and a new regional mix, all inside the
+# training data's range.
+_DEMAND_REGION_P_WITHIN = (0.10, 0.40, 0.15, 0.35)
+_DEMAND_TEMPERATURE_WITHIN = -5.0
+_DEMAND_PROMO_SHARE_WITHIN = 0.35
+# "beyond": a discounter's prices, half the usual, where the training data holds few rows.
+_DEMAND_PRICE_BEYOND = 0.5
 _DEMAND_STORE_LEVEL = {"mall": 0.3, "street": 0.0, "outlet": -0.2}
 _DEMAND_REGION_LEVEL = {"north": 0.0, "south": 0.1, "east": -0.1, "west": 0.05}
 _DEMAND_WEEKEND = np.array([0, 0, 0, 0, 0.1, 0.45, 0.35])  # log-lift by weekday, Mon..Sun
@@ -250,9 +316,14 @@ _DEMAND_WEEKDAY_SHIFTED = np.array([0.25, 0.25, 0.25, 0.25, 0.25, -0.2, -0.3])
 
 
 def demand_population(
-    rng: np.random.Generator, n: int, covariate: float = 0.0, concept: float = 0.0
+    rng: np.random.Generator, n: int, covariate: float = 0.0, concept: float = 0.0, kind: str = STANDARD
 ) -> pd.DataFrame:
-    """``n`` store-item-day records (features and ``units_sold``), without id or timestamp."""
+    """``n`` store-item-day records (features and ``units_sold``), without id or timestamp.
+
+    ``kind`` picks which covariate shift the ``covariate`` dial applies (see
+    :data:`COVARIATE_KINDS`); at ``covariate=0`` every kind gives the same rows.
+    """
+    standard, within, beyond = (covariate if kind == k else 0.0 for k in _kinds(kind))
     u_store, u_region, weekday_index = rng.random(n), rng.random(n), rng.integers(0, 7, n)
     shelf_draw = rng.gamma(4.0, 1.0, n)
     popularity = rng.normal(0.0, 0.6, n)
@@ -264,14 +335,18 @@ def demand_population(
     demand_noise = rng.normal(0.0, 0.25, n)
     u_units = rng.random(n)
 
-    store_type = _pick(u_store, STORE_TYPES, _mix(_DEMAND_STORE_P, _DEMAND_STORE_P_SHIFTED, covariate))
-    region = _pick(u_region, REGIONS, np.asarray(_DEMAND_REGION_P))
+    store_type = _pick(u_store, STORE_TYPES, _mix(_DEMAND_STORE_P, _DEMAND_STORE_P_SHIFTED, standard))
+    region = _pick(u_region, REGIONS, _mix(_DEMAND_REGION_P, _DEMAND_REGION_P_WITHIN, within))
     weekday = np.asarray(WEEKDAYS, dtype=object)[weekday_index]
     shelf_space = np.round(0.5 + shelf_draw + np.where(store_type == "outlet", 1.0, 0.0), 1)
-    price = np.round(np.maximum(8.0 * np.exp(price_noise) * _DEMAND_PRICE_SHIFT**covariate, 0.5), 2)
-    promo_share = _DEMAND_PROMO_SHARE + covariate * (_DEMAND_PROMO_SHARE_SHIFTED - _DEMAND_PROMO_SHARE)
+    price_factor = _DEMAND_PRICE_SHIFT**standard * _DEMAND_PRICE_BEYOND**beyond
+    price = np.round(np.maximum(8.0 * np.exp(price_noise) * price_factor, 0.5), 2)
+    promo_share = _DEMAND_PROMO_SHARE + standard * (_DEMAND_PROMO_SHARE_SHIFTED - _DEMAND_PROMO_SHARE)
+    promo_share = promo_share + within * (_DEMAND_PROMO_SHARE_WITHIN - _DEMAND_PROMO_SHARE)
     promo_depth = np.where(u_promo < promo_share, promo_draw * 0.05, 0.0)
-    temperature = np.round(temperature_draw + covariate * _DEMAND_TEMPERATURE_SHIFT, 1)
+    temperature = np.round(
+        temperature_draw + standard * _DEMAND_TEMPERATURE_SHIFT + within * _DEMAND_TEMPERATURE_WITHIN, 1
+    )
 
     level = (
         np.log(25.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from zenops.datagen.populations import COVARIATE_KINDS, STANDARD
 from zenops.errors import ConfigError
 
 
@@ -33,6 +34,18 @@ class DriftSchedule:
       (default 1.0): as for covariate drift.
     - ``label_delay_days`` (default 3): labels of day ``d`` arrive on day
       ``d + label_delay_days``.
+    - ``covariate_kind`` (default ``"standard"``): which covariate shift the level
+      drives (``P(target | features)`` stays fixed in each):
+
+      - ``"standard"``: the documented shift of each population (income and loan
+        size, prices, promotions, temperature and store mix);
+      - ``"within"``: a shift inside the range the training data covers well (a new
+        mix of regions and purposes; a cooler season with more promotions): a model
+        trained on the training data keeps its performance;
+      - ``"beyond"``: a shift into a region the training data covers thinly (credit
+        scores below its 5th percentile; prices half the usual), where the model
+        never learned how the target behaves: its performance drops, and a model
+        retrained with the shifted rows recovers.
     """
 
     covariate_start: int | None = 10
@@ -42,6 +55,7 @@ class DriftSchedule:
     concept_ramp_days: int = 1
     concept_magnitude: float = 1.0
     label_delay_days: int = 3
+    covariate_kind: str = STANDARD
 
     def __post_init__(self) -> None:
         for name in ("covariate_start", "concept_start"):
@@ -56,6 +70,11 @@ class DriftSchedule:
                 raise ConfigError(f"drift schedule: {name} must be >= 0")
         if self.label_delay_days < 0:
             raise ConfigError("drift schedule: label_delay_days must be >= 0")
+        if self.covariate_kind not in COVARIATE_KINDS:
+            raise ConfigError(
+                f"drift schedule: covariate_kind must be one of {', '.join(COVARIATE_KINDS)}, "
+                f"not '{self.covariate_kind}'"
+            )
 
     @classmethod
     def stable(cls, label_delay_days: int = 3) -> DriftSchedule:
@@ -130,7 +149,7 @@ def describe_schedule(
             f"{size(schedule.covariate_magnitude)}, and staying there. The relation between "
             "features and target is unchanged:"
         )
-        lines += [f"  - {m.name}: {m.covariate_story}." for m in models]
+        lines += [f"  - {m.name}: {m.covariate_stories[schedule.covariate_kind]}." for m in models]
     if schedule.concept_start is not None and schedule.concept_magnitude > 0:
         full = schedule.concept_start + schedule.concept_ramp_days - 1
         ramp = "abruptly" if schedule.concept_ramp_days == 1 else f"ramping linearly until {when(full)}"

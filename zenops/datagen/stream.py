@@ -116,7 +116,7 @@ def production_stream(
         day = start + timedelta(days=index)
         covariate, concept = schedule.covariate_level(index), schedule.concept_level(index)
         rng = derived_rng(seed, model, PRODUCTION, day.toordinal())
-        frame = POPULATIONS[model](rng, rows_per_day, covariate, concept)
+        frame = POPULATIONS[model](rng, rows_per_day, covariate, concept, kind=schedule.covariate_kind)
         day_values = np.full(rows_per_day, np.datetime64(day, "D"))
         frame = assemble(spec, frame, day_values, time_of_day(spec, rng, rows_per_day))
         batches.append(
