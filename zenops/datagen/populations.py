@@ -107,8 +107,9 @@ LOAN = DemoModel(
     ),
     within_story=(
         "the region mix moves from north/south/east/west 30/25/25/20% to 15/20/25/40% and the "
-        "purpose mix from car 30% and debt_consolidation 25% to 15% and 40%: every applicant is "
-        "of a kind the training data holds plenty of, so the model's ranking holds"
+        "purpose mix from car 30% and debt_consolidation 25% to 15% and 40%, and half the "
+        "would-be renters own their home (rent 38% to 19%): every applicant is of a kind the "
+        "training data holds plenty of, so the model's ranking holds"
     ),
     beyond_story=(
         "a sub-prime channel: credit_score falls by 120 points (half the applicants lie below "
@@ -188,8 +189,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 _LOAN_REGION_P = (0.30, 0.25, 0.25, 0.20)
 _LOAN_REGION_P_SHIFTED = (0.15, 0.20, 0.25, 0.40)
 _LOAN_PURPOSE_P = (0.30, 0.20, 0.15, 0.10, 0.25)
-# "within": a new mix of regions and purposes, all well covered by the training data.
+# "within": a new mix of regions, purposes and home ownership, all well covered by the
+# training data.
 _LOAN_PURPOSE_P_WITHIN = (0.15, 0.20, 0.15, 0.10, 0.40)
+_LOAN_RENT_WITHIN = 0.5  # share of would-be renters who own a home instead
 # "beyond": a sub-prime channel. Credit scores 120 points lower put half the applicants
 # below the training data's 5th percentile, where it holds few rows and the model's
 # trees stay flat while the true risk keeps climbing; their debts are halved.
@@ -228,7 +231,8 @@ def loan_population(
     age = np.minimum(18 + np.round(age_draw), 75).astype(np.int64)
     employment_years = np.round(np.minimum(employment_draw, np.maximum(age - 18, 0)), 1)
     p_rent = 0.10 + 0.75 * _sigmoid(-(age - 33) / 5.0)
-    p_own = (1 - p_rent) / 3
+    p_own = (1 - p_rent) / 3 + within * _LOAN_RENT_WITHIN * p_rent
+    p_rent = p_rent * (1 - within * _LOAN_RENT_WITHIN)
     home_ownership = np.where(
         u_home < p_rent, "rent", np.where(u_home < p_rent + p_own, "own", "mortgage")
     ).astype(object)

@@ -40,7 +40,8 @@ class DriftSchedule:
       - ``"standard"``: the documented shift of each population (income and loan
         size, prices, promotions, temperature and store mix);
       - ``"within"``: a shift inside the range the training data covers well (a new
-        mix of regions and purposes; a cooler season with more promotions): a model
+        mix of regions, purposes and home ownership; a cooler season with more
+        promotions): a model
         trained on the training data keeps its performance;
       - ``"beyond"``: a shift into a region the training data covers thinly (credit
         scores below its 5th percentile; prices half the usual), where the model
