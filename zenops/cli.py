@@ -73,6 +73,9 @@ def _root(
         state.redirect = redirect_stderr(_workspace().root)
         if state.redirect is not None:
             err.file = state.redirect.stderr
+    from zenops.logfile import show_operator_warnings
+
+    show_operator_warnings(state.redirect.stderr if state.redirect is not None else sys.stderr)
     if ctx.invoked_subcommand in FLOW_COMMANDS:
         from zenops.temporary_server import prefect_api
 

@@ -11,6 +11,7 @@ libraries wrote something to it meanwhile.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -75,3 +76,31 @@ def redirect_stderr(root: Path) -> Redirect | None:
     os.close(descriptor)
     stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="replace")
     return Redirect(path=path, stderr=stderr, start=path.stat().st_size)
+
+
+# Warnings an operator acts on, shown on the real standard error as one line each
+# (and kept in the log file): a stale lease cleared, a long wait for a slot.
+OPERATOR_LOGGERS = ("zenops.leases", "zenops.concurrency")
+
+
+class _OneLine(logging.Handler):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = " ".join(record.getMessage().split())
+            self.stream.write(f"zenops: warning: {text}\n")
+            self.stream.flush()
+        except Exception:  # a warning that cannot be shown must not fail the work
+            self.handleError(record)
+
+
+def show_operator_warnings(stream: TextIO) -> None:
+    """Print the operator's warnings (see ``OPERATOR_LOGGERS``) on ``stream``, once per process."""
+    for name in OPERATOR_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _OneLine) for h in logger.handlers):
+            logger.addHandler(_OneLine(stream))
+            logger.setLevel(logging.WARNING)

@@ -43,6 +43,10 @@ def make_workspace(root: Path, monitoring: dict[str, Any], init: bool = True) ->
     """
     config = yaml.safe_load(example_config())
     config["monitoring"] = monitoring
+    # Drift alone decides here, as it did when this comparison was written: the runners
+    # must agree on drift verdicts and tickets, whatever the performance rules say.
+    for model in config["models"]:
+        model.setdefault("drift", {})["performance_first"] = False
     root.mkdir(parents=True)
     (root / "zenops.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     if init:
