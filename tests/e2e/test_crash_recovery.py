@@ -11,22 +11,42 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.reliability import Table
 from zenops.datagen import DriftSchedule, production_stream, training_frame, write_frame, write_malformed
 from zenops.monitor_state import MonitorStateStore
 from zenops.workspace import Workspace
 
 ZENOPS = str(Path(sys.executable).with_name("zenops"))
 MODEL = "loan-default"
+TABLE = Table("faults", "Faults: a monitor killed with SIGKILL, two cycles at once")
+
+
+@dataclass
+class Seen:
+    """A command's outcome as the table shows it: holders and times vary, so they are named."""
+
+    code: int
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        lines = [re.sub(r"of [^ ]+:\d+:[0-9a-f]+ ", "of HOST:PID:TOKEN ", line) for line in lines]
+        return [re.sub(r"since [0-9T:+-]+", "since TIME", line) for line in lines]
+
+
 STORES = (
     "ZENOPS_WORKSPACE",
     "ZENOPS_TRACKING_URI",
@@ -160,6 +180,7 @@ def test_a_cycle_killed_at_any_moment_is_recovered_by_the_next(
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
+    TABLE.record(f"killed ({moment}); the next cycle", "zenops monitor loan-default", Seen(0, done.stderr))
     assert time.monotonic() - started < 300
     processed = [b["batch"] for b in json.loads(done.stdout)["models"][0]["batches"]]
     assert watermark(ws) == names[-1]
@@ -181,6 +202,10 @@ def test_two_cycles_at_once_never_process_a_batch_twice(ws: Workspace, tmp_path:
     first, second = monitor(ws, tmp_path / "home-a"), monitor(ws, other)
     results = [proc.communicate(timeout=900) for proc in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], results
+    for name, (_, stderr) in zip(("first", "second"), results, strict=True):
+        TABLE.record(
+            f"two cycles at once, {homes}: the {name}", "zenops monitor loan-default", Seen(0, stderr)
+        )
     processed = [b["batch"] for out, _ in results for b in json.loads(out)["models"][0]["batches"]]
     assert sorted(processed) == sorted(names), processed  # each batch once, by one of the two
     assert watermark(ws) == names[-1]
@@ -188,3 +213,7 @@ def test_two_cycles_at_once_never_process_a_batch_twice(ws: Workspace, tmp_path:
         assert monitoring_runs(ws, name) == 1
     tickets = [t for t in ws.ticket_store().list(model=MODEL) if t.status == "open"]
     assert [e["batch"] for t in tickets for e in t.evidence].count(names[2]) == 1
+
+
+def test_the_fault_table_is_the_one_in_the_docs(request) -> None:
+    TABLE.check(request)
