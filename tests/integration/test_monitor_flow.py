@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import pytest
-import yaml
 
 from flows.monitor import monitor_models
 from flows.train import train_model
@@ -74,29 +73,25 @@ def test_a_stable_stream_opens_no_ticket_over_20_cycles(trained: Workspace, monk
     assert MonitorStateStore(trained.stores.tickets_url).get(MODEL).last_batch == "2024-07-20.csv"
 
 
-def drift_only(workspace: Workspace) -> None:
-    """Drift escalates whatever the performance says (``performance_first: false``).
-
-    The demo's covariate drift leaves the champion's performance intact, so under the
-    default policy it warns and opens no ticket; this makes it open one, to follow a
-    ticket through the flow."""
-    config = yaml.safe_load(workspace.config_path.read_text())
-    for model in config["models"]:
-        if model["name"] == MODEL:
-            model["drift"] = {**(model.get("drift") or {}), "performance_first": False}
-    workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
 def test_covariate_drift_opens_a_refresh_ticket_within_a_few_cycles(trained: Workspace, monkeypatch) -> None:
-    drift_only(trained)
-    schedule = DriftSchedule(covariate_start=2, covariate_ramp_days=1, concept_start=None)
-    opened = None
+    # A shift into credit scores the training data holds few of: the champion's ranking
+    # suffers there, which labels (one day late) show. A shift the champion handles
+    # warns only (tests/integration/test_monitor_streams.py).
+    schedule = DriftSchedule(
+        covariate_start=2,
+        covariate_ramp_days=1,
+        covariate_kind="beyond",
+        concept_start=None,
+        label_delay_days=1,
+    )
+    opened, seen = None, []
     for index, summary in replay(trained, schedule, 8, monkeypatch):
+        seen.append((summary["verdict"], summary["performance"], summary["reasons"]))
         if summary["ticket"] is not None:
             opened = index
-            assert summary["verdict"] == "refresh"
+            assert summary["verdict"] == "refresh", seen
             break
-    assert opened is not None and opened <= 2 + 3, opened
+    assert opened is not None and opened <= 2 + 3, seen
     (ticket,) = tickets(trained)
     assert ticket.kind == "refresh" and ticket.status == "open"
     assert ticket.evidence[0]["drifted_features"]
