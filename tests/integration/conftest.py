@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,36 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     for spec in ws.config.models:
         write_training_data(ws, spec.name)
     return ws
+
+
+@contextmanager
+def one_trained_model(
+    tmp_path_factory: pytest.TempPathFactory, model: str, label: str
+) -> Iterator[Workspace]:
+    """A workspace with ``model`` trained once through the Prefect flow, for a whole test module."""
+    from flows.train import train_model
+
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in STORE_VARIABLES:
+            patch.delenv(variable, raising=False)
+        ws = Workspace(tmp_path_factory.mktemp(label) / "ws")
+        init_workspace(ws)
+        ws = Workspace(ws.root)
+        write_training_data(ws, model)
+        train_model(model=model, workspace=str(ws.root))
+        yield ws
+
+
+def reset_monitoring(ws: Workspace, model: str) -> Workspace:
+    """``ws`` with empty batches and labels folders, no monitoring state and no tickets."""
+    import shutil
+
+    from zenops.workspace import STATE_DIR
+
+    spec = ws.config.model(model)
+    for folder in (spec.batches, spec.labels):
+        shutil.rmtree(ws.path(folder), ignore_errors=True)
+        ws.path(folder).mkdir(parents=True)
+    shutil.rmtree(ws.root / STATE_DIR / "monitor", ignore_errors=True)
+    (ws.root / STATE_DIR / "zenops.db").unlink(missing_ok=True)
+    return Workspace(ws.root)

@@ -8,7 +8,6 @@ from empty folders and an empty workspace database.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -20,28 +19,19 @@ import pytest
 import yaml
 
 from drift.engine import EvidentlyEngine
-from flows.train import train_model
 from zenops import monitoring
 from zenops.datagen import DailyBatch, DriftSchedule, production_stream, write_frame, write_stream
-from zenops.init import init_workspace
 from zenops.monitor_state import MonitorStateStore
-from zenops.workspace import STATE_DIR, Workspace
+from zenops.workspace import Workspace
 
-from .conftest import STORE_VARIABLES, write_training_data
+from .conftest import STORE_VARIABLES, one_trained_model, reset_monitoring
 
 MODEL = "loan-default"
 
 
 @pytest.fixture(scope="module")
 def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with pytest.MonkeyPatch.context() as patch:
-        for variable in STORE_VARIABLES:
-            patch.delenv(variable, raising=False)
-        ws = Workspace(tmp_path_factory.mktemp("labels") / "ws")
-        init_workspace(ws)
-        ws = Workspace(ws.root)
-        write_training_data(ws, MODEL)
-        train_model(model=MODEL, workspace=str(ws.root))
+    with one_trained_model(tmp_path_factory, MODEL, "labels") as ws:
         yield ws
 
 
@@ -50,13 +40,7 @@ def ws(trained: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """The trained workspace with empty folders, no monitoring state and no tickets."""
     for variable in STORE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
-    spec = trained.config.model(MODEL)
-    for folder in (spec.batches, spec.labels):
-        shutil.rmtree(trained.path(folder), ignore_errors=True)
-        trained.path(folder).mkdir(parents=True)
-    shutil.rmtree(trained.root / STATE_DIR / "monitor", ignore_errors=True)
-    (trained.root / STATE_DIR / "zenops.db").unlink(missing_ok=True)
-    return Workspace(trained.root)
+    return reset_monitoring(trained, MODEL)
 
 
 def stream(days: int = 5, rows: int = 300, delay: int = 1) -> list[DailyBatch]:
@@ -113,8 +97,7 @@ def test_label_files_named_any_way_give_the_same_measured_performance(ws: Worksp
     same_named = replay(ws, batches, monkeypatch)
     assert [rows for _, rows, _ in same_named[1:]] == [300, 300, 300, 300], same_named
     for naming in (prefixed, uuid_named, lambda day: f"l{(day - batches[0].day).days:03d}"):
-        again = ws.__class__(ws.root)
-        reset(again)
+        again = reset_monitoring(ws, MODEL)
         assert replay(again, batches, monkeypatch, label_name=naming) == same_named
 
 
@@ -125,15 +108,6 @@ def test_labels_arriving_before_their_batch_wait_for_it(ws: Workspace, monkeypat
     assert [(name, rows) for name, rows, _ in early] == [(f"{b.day.isoformat()}.csv", 300) for b in batches]
     waiting = MonitorStateStore(ws.stores.tickets_url).labels(MODEL, status="waiting")
     assert waiting == []
-
-
-def reset(ws: Workspace) -> None:
-    spec = ws.config.model(MODEL)
-    for folder in (spec.batches, spec.labels):
-        shutil.rmtree(ws.path(folder), ignore_errors=True)
-        ws.path(folder).mkdir(parents=True)
-    shutil.rmtree(ws.root / STATE_DIR / "monitor", ignore_errors=True)
-    (ws.root / STATE_DIR / "zenops.db").unlink(missing_ok=True)
 
 
 def set_label_wait(ws: Workspace, wait: str) -> Workspace:

@@ -14,20 +14,17 @@ serves the module; each test starts from empty folders and an empty database.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, time
 
 import pytest
 
 from drift.engine import EvidentlyEngine
-from flows.train import train_model
 from zenops import monitoring
 from zenops.datagen import DailyBatch, DriftSchedule, production_stream, write_stream
-from zenops.init import init_workspace
-from zenops.workspace import STATE_DIR, Workspace
+from zenops.workspace import Workspace
 
-from .conftest import STORE_VARIABLES, write_training_data
+from .conftest import STORE_VARIABLES, one_trained_model, reset_monitoring
 
 MODEL = "loan-default"
 ROWS = 400
@@ -36,14 +33,7 @@ SHIFT_START = 3
 
 @pytest.fixture(scope="module")
 def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with pytest.MonkeyPatch.context() as patch:
-        for variable in STORE_VARIABLES:
-            patch.delenv(variable, raising=False)
-        ws = Workspace(tmp_path_factory.mktemp("streams") / "ws")
-        init_workspace(ws)
-        ws = Workspace(ws.root)
-        write_training_data(ws, MODEL)
-        train_model(model=MODEL, workspace=str(ws.root))
+    with one_trained_model(tmp_path_factory, MODEL, "streams") as ws:
         yield ws
 
 
@@ -52,13 +42,7 @@ def ws(trained: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """The trained workspace with empty folders, no monitoring state and no tickets."""
     for variable in STORE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
-    spec = trained.config.model(MODEL)
-    for folder in (spec.batches, spec.labels):
-        shutil.rmtree(trained.path(folder), ignore_errors=True)
-        trained.path(folder).mkdir(parents=True)
-    shutil.rmtree(trained.root / STATE_DIR / "monitor", ignore_errors=True)
-    (trained.root / STATE_DIR / "zenops.db").unlink(missing_ok=True)
-    return Workspace(trained.root)
+    return reset_monitoring(trained, MODEL)
 
 
 def stream(days: int, schedule: DriftSchedule, seed: int = 21) -> list[DailyBatch]:
