@@ -2,7 +2,9 @@
 
 Builds a demo workspace in a temporary folder (``zenops init``, seeded demo
 training data, one training per model), replays covariate-drifted production
-days through one monitoring cycle so that monitoring opens the refresh tickets,
+days through one monitoring cycle so that monitoring opens the refresh tickets
+(a shift into a region the training data covers thinly, ``covariate_kind="beyond"``:
+under performance first, only a shift that hurts the champion asks for a refresh),
 then runs the refresh flow once per demo model and reads the duration of each of
 its task runs back from the Prefect API. It prints, per model, the decision, the
 seconds per step, and the share of the time spent outside training (the
@@ -51,7 +53,9 @@ def build_workspace(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     init_workspace(ws)
     ws = Workspace(root)
     if args.schedule == "covariate":
-        schedule = DriftSchedule(covariate_start=0, covariate_ramp_days=args.ramp, concept_start=None)
+        schedule = DriftSchedule(
+            covariate_start=0, covariate_ramp_days=args.ramp, concept_start=None, covariate_kind="beyond"
+        )
     else:
         schedule = DriftSchedule()
     setup: dict[str, Any] = {"models": {}}
