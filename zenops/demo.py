@@ -2,7 +2,14 @@
 
 The story is seeded, so it prints the same every time (only the timings vary):
 a workspace is created, two demo populations are generated, both models are
-trained with full lineage and registered as champions.
+trained with full lineage and registered as champions, and a month of
+production days is monitored. Each model's population shifts from day 10 in a
+different way (:data:`SHIFTS`): loan-default's into credit scores its training
+data holds few of, which hurts it, so labels show a drop and a refresh ticket
+opens; demand-forecast's within the range its training data covers, so its
+forecasts hold and the drift only warns. Concept drift from day 20 opens a
+rebuild ticket for both once the labels show it. Label files arrive named
+``labels-YYYY-MM-DD.csv``, not after their batches: monitoring joins them by id.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ TRAINING_ROWS = {"loan-default": 12_000, "demand-forecast": 12_000}
 STREAM_DAYS = 30
 ROWS_PER_DAY = 600
 MARKER = ".zenops/demo-workspace"
+SHIFTS = {"loan-default": "beyond", "demand-forecast": "within"}
+"""Each model's covariate shift (:class:`~zenops.datagen.DriftSchedule` ``covariate_kind``)."""
 
 
 def prepare_folder(directory: str | Path) -> Path:
@@ -72,7 +81,7 @@ class Story:
 def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     """Run the demo story in ``directory`` and return its summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from zenops.datagen import DriftSchedule, describe_schedule, production_stream, training_frame
+    from zenops.datagen import describe_schedule, training_frame
     from zenops.init import init_workspace
     from zenops.workspace import Workspace
 
@@ -91,19 +100,18 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     demanding_gate(Workspace(root))
     workspace = Workspace(root)
     config = workspace.config
-    schedule = DriftSchedule()
     with story.step("Generate the demo data"):
         for spec in config.models:
             frame = training_frame(spec.name, rows=TRAINING_ROWS[spec.name], seed=SEED)
             path = workspace.path(spec.training_data)
             path.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(path, index=False)
-            stream = production_stream(spec.name, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED)
+            stream = demo_stream(spec.name)
             story.say(
                 f"{spec.name}: {len(frame):,} training rows, "
                 f"{len(stream)} production days of {ROWS_PER_DAY} rows"
             )
-        console.print(Markdown(describe_schedule(schedule)))
+            console.print(Markdown(describe_schedule(schedule(spec.name), model=spec.name, days=STREAM_DAYS)))
 
     trained = []
     with story.step("Train and register the models (Prefect flow 'train-model')"):
@@ -149,6 +157,29 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
 
 
 MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch in the stream
+
+
+def schedule(model: str) -> Any:
+    """The demo's drift schedule for ``model``: the default days, its own covariate shift."""
+    from zenops.datagen import DriftSchedule
+
+    return DriftSchedule(covariate_kind=SHIFTS[model])
+
+
+def demo_stream(model: str) -> list[Any]:
+    """The seeded production days of ``model``, drifting as :func:`schedule` says."""
+    from zenops.datagen import production_stream
+
+    return production_stream(
+        model, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED, schedule=schedule(model)
+    )
+
+
+def label_file(day: Any) -> str:
+    """Label files are named by the day they arrive, unlike the batches: joined by id."""
+    return f"labels-{day.isoformat()}"
+
+
 VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refresh": "bold magenta", "rebuild": "bold red"}
 
 
@@ -161,14 +192,15 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
     from datetime import datetime, time, timedelta
 
     from flows.monitor import run_cycle
-    from zenops.datagen import production_stream, write_malformed, write_stream
+    from zenops.datagen import write_malformed, write_stream
 
     config = workspace.config
+    # The malformed day replaces a batch, so that day's rows and their labels never arrive.
     streams = {
-        spec.name: production_stream(spec.name, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED)
+        spec.name: [b for b in demo_stream(spec.name) if (spec.name, b.index) != MALFORMED[:2]]
         for spec in config.models
     }
-    days = [batch.day for batch in next(iter(streams.values()))]
+    days = [batch.day for batch in demo_stream(config.models[0].name)]
     cycles = []
     table = Table(title="one monitoring cycle a day")
     table.add_column("day")
@@ -178,7 +210,11 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
         for index, day in enumerate(days):
             for spec in config.models:
                 write_stream(
-                    streams[spec.name], workspace.path(spec.batches), workspace.path(spec.labels), through=day
+                    streams[spec.name],
+                    workspace.path(spec.batches),
+                    workspace.path(spec.labels),
+                    through=day,
+                    label_name=label_file,
                 )
                 if (spec.name, index) == MALFORMED[:2]:
                     path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"
@@ -192,12 +228,18 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
 
 
 def day_cell(row: dict[str, Any]) -> str:
-    """One model's day in the demo's table: verdict, drift share, tickets opened."""
+    """One model's day in the demo's table: verdict, drift share, performance, tickets opened.
+
+    When the policy held drift at ``warn`` because performance holds (performance
+    first), the cell says so: ``warn drift 33% (roc_auc holds)``.
+    """
     text = f"[{VERDICT_STYLE.get(row['verdict'], 'bold yellow')}]{row['verdict']}[/]"
     if row["drift_share"]:
         text += f" drift {row['drift_share']:.0%}"
     perf = row.get("performance")
-    if perf and perf.get("kind") == "measured":
+    if perf and any("(performance first)" in reason for reason in row.get("reasons") or []):
+        text += f" ({perf['metric']} holds)"
+    elif perf and perf.get("kind") == "measured":
         text += f" {perf['metric']} {perf['value']:.3f}"
     for batch in row["batches"]:
         if batch["ticket_created"]:

@@ -112,7 +112,7 @@ LOAN = DemoModel(
         "training data holds plenty of, so the model's ranking holds"
     ),
     beyond_story=(
-        "a sub-prime channel: credit_score falls by 120 points (half the applicants lie below "
+        "a sub-prime channel: credit_score falls by 120 points (about 60% of the applicants lie below "
         "the training data's 5th percentile, where it holds few rows) and debt_to_income halves; "
         "the default rate rises from about 16.5% to 29%, and a model that never saw such scores "
         "ranks them poorly until it is retrained on them"
@@ -145,7 +145,7 @@ DEMAND = DemoModel(
     ),
     beyond_story=(
         "a discounter's prices, half the usual (a range the training data holds few rows of): "
-        "units sold rise by about 70%, and a model that never saw such prices under-forecasts "
+        "units sold rise by about 74%, and a model that never saw such prices under-forecasts "
         "them until it is retrained on them"
     ),
 )
