@@ -104,7 +104,8 @@ class ChampionRef:
 
 def read_champion(workspace: Workspace, spec: ModelSpec) -> ChampionRef:
     """``models:/NAME@champion`` down to its run, tags and parameters (lineage is read on re-hydration)."""
-    info = workspace.registry().alias(spec.name, CHAMPION)
+    registry = workspace.registry()
+    info = registry.alias(spec.name, CHAMPION) if registry.is_registered(spec.name) else None
     if info is None:
         raise NotFoundError(f"model '{spec.name}' has no champion to refresh: run 'zenops train {spec.name}'")
     return ChampionRef(
