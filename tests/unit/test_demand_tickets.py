@@ -181,13 +181,15 @@ def test_evidence_is_appended_and_must_be_json_ready():
 
 
 def test_a_batch_reported_again_replaces_its_evidence_instead_of_adding_a_second():
-    first = {"batch": "b1.csv", "champion_version": "1", "mlflow_run": "r1"}
-    ticket = new_ticket(TicketDraft(kind="refresh", sla="gold", evidence=first), now=NOW)
-    ticket, _ = add_evidence(ticket, {"batch": "b2.csv", "champion_version": "1", "mlflow_run": "r2"}, now=NOW)
-    ticket, _ = add_evidence(ticket, {"batch": "b1.csv", "champion_version": "1", "mlflow_run": "r3"}, now=NOW)
+    def item(batch: str, version: str, run: str) -> dict:
+        return {"batch": batch, "champion_version": version, "mlflow_run": run}
+
+    ticket = new_ticket(TicketDraft(kind="refresh", sla="gold", evidence=item("b1.csv", "1", "r1")), now=NOW)
+    ticket, _ = add_evidence(ticket, item("b2.csv", "1", "r2"), now=NOW)
+    ticket, _ = add_evidence(ticket, item("b1.csv", "1", "r3"), now=NOW)
     assert [(e["batch"], e["mlflow_run"]) for e in ticket.evidence] == [("b2.csv", "r2"), ("b1.csv", "r3")]
     # the same batch under another champion is other evidence
-    ticket, _ = add_evidence(ticket, {"batch": "b1.csv", "champion_version": "2", "mlflow_run": "r4"}, now=NOW)
+    ticket, _ = add_evidence(ticket, item("b1.csv", "2", "r4"), now=NOW)
     assert len(ticket.evidence) == 3
 
 
