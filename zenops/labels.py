@@ -130,15 +130,18 @@ def restore_value(text: str) -> Any:
     return rest
 
 
-def read_label_file(path: Path, spec: ModelSpec, classes: list[Any] | None, name: str) -> LabelFile:
+def read_label_file(
+    path: Path, spec: ModelSpec, classes: list[Any] | None, name: str, found: str | None = None
+) -> LabelFile:
     """Read and check one label file; never raises on a bad file.
 
     Refused, with one line naming the file and the column: an unreadable file, a
     missing id or target column, ids without values, a regression target that is
     not a number, a classification target outside ``classes`` (the training data's
-    classes). An empty file is read as no labels.
+    classes). An empty file is read as no labels. ``found``: the file's md5 when the
+    caller has it already.
     """
-    found = digest(path)
+    found = found or digest(path)
     try:
         frame = read_table(path, label=name)
     except ZenopsError as error:

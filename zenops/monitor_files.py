@@ -81,16 +81,25 @@ def take_in(
     spec: ModelSpec,
     classes: list[Any] | None,
     seen: dict[tuple[str, str], FileRecord],
+    digests: dict[tuple[Path, int, int], str] | None = None,
 ) -> Intake:
-    """The unread files, and every label file not read yet (or changed since it was read)."""
+    """The unread files, and every label file not read yet (or changed since it was read).
+
+    ``digests`` keeps each file's md5 by (path, mtime, size) across the steps of one
+    cycle, so an unchanged label file is hashed once per cycle, not once per batch.
+    """
     intake = unread_files(workspace, spec, seen)
+    digests = {} if digests is None else digests
     for path in folder_files(workspace.path(spec.labels)):
         if path.suffix.lower() not in TABLE_SUFFIXES:
             continue
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        found = digests.get(key) or digests.setdefault(key, digest(path))
         before = seen.get((LABELS, path.name))
-        if before is not None and before.digest == digest(path):
+        if before is not None and before.digest == found:
             continue
-        file = read_label_file(path, spec, classes, _relative(workspace, path))
+        file = read_label_file(path, spec, classes, _relative(workspace, path), found)
         if file.ok:
             intake.labels.append(file)
             rows = 0 if file.frame is None else len(file.frame)

@@ -406,8 +406,9 @@ def monitor_one_model(
         return summarise(spec.name, [], note=f"no champion yet: run 'zenops train {spec.name}'")
     html_policy = workspace.config.monitoring.html_reports
     outcomes = []
+    digests: dict[tuple[Path, int, int], str] = {}
     for batch in batches:
-        intake = take_in(workspace, spec, champion.classes, states.files(spec.name))
+        intake = take_in(workspace, spec, champion.classes, states.files(spec.name), digests)
         reports = [
             _report(workspace, spec, champion, name, [message], on_ticket_opened)
             for name, message in intake.problems

@@ -133,21 +133,10 @@ def check_training_columns(workspace: Workspace, spec: ModelSpec, required: bool
                 f"'{spec.training_data}': no such file"
             )
         return
-    present = set(columns_of(path, spec.training_data))
-    roles = {
-        "id_column": [spec.id_column],
-        "timestamp_column": [spec.timestamp_column],
-        "target": [spec.target],
-        "features.numerical": spec.features.numerical,
-        "features.categorical": spec.features.categorical,
-    }
-    for role, columns in roles.items():
-        for column in columns:
-            if column not in present:
-                raise ConfigError(
-                    f"{workspace.config_path.name}: model '{spec.name}' {role}: "
-                    f"column '{column}' is not in {spec.training_data}"
-                )
+    from zenops.tabular import require_columns  # pandas: only where a training file is checked
+
+    columns = columns_of(path, spec.training_data)
+    require_columns(columns, spec, spec.training_data, workspace.config_path.name)
 
 
 def check_champions(workspace: Workspace, specs: list[ModelSpec], previous: bool = False) -> None:

@@ -6,6 +6,7 @@ whose one-line errors name the file and the column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -37,27 +38,34 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def check_training_frame(frame: pd.DataFrame, spec: ModelSpec, name: str, config_name: str) -> pd.DataFrame:
-    """Check that training data has every column of the spec with usable types.
+def require_columns(present: Iterable[str], spec: ModelSpec, name: str, config_name: str) -> None:
+    """Every column the spec names is in ``present`` (the data ``name``'s columns), else a
+    configuration error naming the field and the column."""
+    from zenops.errors import ConfigError
 
-    A column named in the configuration but absent from the data is a
-    configuration error naming both; a wrong type or a null target is a data error.
-    """
-    index = {
+    present = set(present)
+    roles = {
         "id_column": [spec.id_column],
         "timestamp_column": [spec.timestamp_column],
         "target": [spec.target],
         "features.numerical": spec.features.numerical,
         "features.categorical": spec.features.categorical,
     }
-    from zenops.errors import ConfigError
-
-    for field, columns in index.items():
+    for role, columns in roles.items():
         for column in columns:
-            if column not in frame.columns:
+            if column not in present:
                 raise ConfigError(
-                    f"{config_name}: model '{spec.name}' {field}: column '{column}' is not in {name}"
+                    f"{config_name}: model '{spec.name}' {role}: column '{column}' is not in {name}"
                 )
+
+
+def check_training_frame(frame: pd.DataFrame, spec: ModelSpec, name: str, config_name: str) -> pd.DataFrame:
+    """Check that training data has every column of the spec with usable types.
+
+    A column named in the configuration but absent from the data is a
+    configuration error naming both; a wrong type or a null target is a data error.
+    """
+    require_columns(frame.columns, spec, name, config_name)
     for column in spec.features.numerical:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             sample = frame[column].dropna().astype(str).head(1).tolist()
