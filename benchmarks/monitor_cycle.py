@@ -425,7 +425,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
-    from zenops.offline import stay_offline
+    from zenops.kernel.offline import stay_offline
 
     stay_offline()
     import logging

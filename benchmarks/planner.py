@@ -31,7 +31,7 @@ from demand.greedy import list_schedule, ordered  # noqa: E402
 from demand.planner import plan  # noqa: E402
 from demand.problem import build_problem, evaluate  # noqa: E402
 from demand.tickets import Ticket  # noqa: E402
-from zenops.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402
+from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 PEOPLE = {20: 5, 100: 12, 500: 30}

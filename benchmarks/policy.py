@@ -54,7 +54,7 @@ from policy_world import CATEGORICAL, NUMERICAL, Batch, Truth, World, fit_world,
 from drift.assess import assess  # noqa: E402
 from drift.engine import sample_reference  # noqa: E402
 from drift.policy import DATA_QUALITY, REBUILD, REFRESH, SEVERITY, WARN  # noqa: E402
-from zenops.config import DriftPolicy  # noqa: E402
+from zenops.kernel.config import DriftPolicy  # noqa: E402
 
 SEED = 11
 WORLDS, BEFORE, AFTER, WITHIN = 4, 3, 6, 3
@@ -342,7 +342,7 @@ def main() -> None:
     args = parser()
     args.add_argument("--json", action="store_true", help="print one JSON document")
     options = args.parse_args()
-    from zenops.offline import stay_offline
+    from zenops.kernel.offline import stay_offline
 
     stay_offline()
     log = (lambda *a: print(*a, file=sys.stderr)) if options.json else print

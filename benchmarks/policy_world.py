@@ -42,7 +42,7 @@ from drift.measurement import DriftMeasurement
 from drift.metrics import MeasuredPerformance, measured_performance, metric_value
 from drift.performance import PerformanceEstimate, PerformanceEstimator
 from drift.stattests import ScipyDriftEngine
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.datagen import Shift, wide_columns, wide_frame
 
 N_NUMERICAL, N_CATEGORICAL = 6, 2

@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zenops.offline import stay_offline  # noqa: E402
+from zenops.kernel.offline import stay_offline  # noqa: E402
 
 TRAINING_STEPS = ("retrain",)
 EVALUATION_STEPS = ("compare-champion-challenger",)

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from demand.problem import CLASSES, Placement, Problem, Schedule, end_of, evaluate
-from zenops.config import PlanningPolicy
+from zenops.kernel.config import PlanningPolicy
 
 DETERMINISTIC_PER_SECOND = 0.05
 WALL_CAP_FACTOR = 3.0

@@ -47,8 +47,8 @@ from demand.problem import (
     violations,
 )
 from demand.tickets import Ticket
-from zenops.config import PlanningPolicy, Resources, TeamMember
-from zenops.errors import PlanningError
+from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
+from zenops.kernel.errors import PlanningError
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from datetime import datetime
 
 from demand import sla
 from demand.tickets import Ticket
-from zenops.config import PlanningPolicy
+from zenops.kernel.config import PlanningPolicy
 
 RISK_REDUCTION = {
     "data_quality": 4.0,

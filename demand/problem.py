@@ -38,8 +38,8 @@ from demand import priority
 from demand.sla import tier_weights
 from demand.staffing import Staffing, staffing
 from demand.tickets import OPERATIONAL_KINDS, Ticket, as_utc
-from zenops.config import PlanningPolicy, Resources, TeamMember
-from zenops.errors import UsageError
+from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
+from zenops.kernel.errors import UsageError
 
 TICKS_PER_DAY = 4
 TICK = timedelta(days=1) / TICKS_PER_DAY

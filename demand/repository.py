@@ -23,8 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from demand import tickets as rules
 from demand.tickets import Ticket, TicketDraft, TicketEvent
-from zenops.config import DEFAULT_SLA_TIERS, ZenopsConfig
-from zenops.errors import NotFoundError, UsageError
+from zenops.kernel.config import DEFAULT_SLA_TIERS, ZenopsConfig
+from zenops.kernel.errors import NotFoundError, UsageError
 
 Clock = Callable[[], datetime]
 

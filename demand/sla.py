@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from zenops.config import DEFAULT_SLA_TIERS, SlaTier
+from zenops.kernel.config import DEFAULT_SLA_TIERS, SlaTier
 
 URGENCY_AT_DUE = 10.0
 URGENCY_HALF_LIFE_DAYS = 7.0

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from demand.tickets import Ticket
-from zenops.config import TeamMember
+from zenops.kernel.config import TeamMember
 
 ROLE_FIT: dict[str, tuple[str, ...]] = {
     "rebuild": ("data_scientist",),

@@ -18,7 +18,7 @@ SQLite runs in WAL mode with a busy timeout, and each writing transaction starts
 with ``BEGIN IMMEDIATE`` so that writers in threads or processes queue instead of
 failing. On PostgreSQL rows are locked (``SELECT ... FOR UPDATE``) before a change.
 
-Every SQLAlchemy error becomes a :class:`~zenops.errors.StoreError` naming the
+Every SQLAlchemy error becomes a :class:`~zenops.kernel.errors.StoreError` naming the
 store's URL with its password masked.
 """
 
@@ -63,8 +63,8 @@ from sqlalchemy.pool import StaticPool
 from demand import tickets as rules
 from demand.repository import Clock, as_new_ticket, status_filter, utc_now
 from demand.tickets import STATUSES, TERMINAL, Ticket, TicketDraft, TicketEvent
-from zenops.config import ZenopsConfig
-from zenops.errors import NotFoundError, StoreError, UsageError
+from zenops.kernel.config import ZenopsConfig
+from zenops.kernel.errors import NotFoundError, StoreError, UsageError
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 RACE_RETRIES = 5

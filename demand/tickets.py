@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from zenops.config import DEFAULT_SLA_TIERS, TICKET_KINDS, ModelSpec, SlaTier, TeamMember
-from zenops.errors import NotFoundError, TransitionError, UsageError
+from zenops.kernel.config import DEFAULT_SLA_TIERS, TICKET_KINDS, ModelSpec, SlaTier, TeamMember
+from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 
 STATUSES = ("open", "scheduled", "in_progress", "blocked", "done", "cancelled")
 TERMINAL = frozenset({"done", "cancelled"})

@@ -24,7 +24,7 @@ from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance, higher_is_better
 from drift.performance import PerformanceEstimate
 from drift.policy import ColumnTest, Observation, PerformanceReading, Verdict, decide
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 
 __all__ = [
     "assess",

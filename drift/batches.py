@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
-from zenops.config import DriftPolicy, ModelSpec
-from zenops.errors import DataError, ZenopsError
-from zenops.tabular import read_table
+from zenops.kernel.config import DriftPolicy, ModelSpec
+from zenops.kernel.errors import DataError, ZenopsError
+from zenops.kernel.tabular import read_table
 
 __all__ = [
     "ALL_NULL",

@@ -41,8 +41,8 @@ from drift.stattests import (
     prediction_kind,
     register_with_evidently,
 )
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 __all__ = [
     "DriftEngine",
@@ -118,9 +118,9 @@ class EvidentlyEngine:
         ``prediction`` and, for binary classification, ``prediction_proba``); when given,
         a quality report is added and the model's metrics are measured.
 
-        Raises :class:`~zenops.errors.DataError` when the frames cannot be compared.
+        Raises :class:`~zenops.kernel.errors.DataError` when the frames cannot be compared.
         """
-        from zenops.offline import stay_offline
+        from zenops.kernel.offline import stay_offline
 
         stay_offline()
         register_with_evidently()

@@ -42,7 +42,7 @@ from drift.columns import PROBABILITY
 from drift.engine import DriftEngine
 from drift.policy import REBUILD, REFRESH, SEVERITY, WARN
 from drift.stattests import ScipyDriftEngine
-from zenops.config import DriftPolicy, ModelSpec
+from zenops.kernel.config import DriftPolicy, ModelSpec
 from zenops.datagen import Shift, wide_columns, wide_frame
 
 __all__ = [

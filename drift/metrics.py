@@ -17,8 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from drift.columns import PREDICTION, PROBABILITY
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 __all__ = [
     "HIGHER_IS_BETTER",

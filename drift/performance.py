@@ -11,8 +11,8 @@ Other metrics (``log_loss``, ``r2``) and multiclass models have no estimate:
 The holdout is the frame the champion was evaluated on at training time: features,
 target, ``prediction`` and (classification) ``prediction_proba``. NannyML is
 imported only when an estimator is fitted; its usage logging is turned off first
-(:func:`zenops.offline.stay_offline`), and its failures become a
-:class:`~zenops.errors.DataError`.
+(:func:`zenops.kernel.offline.stay_offline`), and its failures become a
+:class:`~zenops.kernel.errors.DataError`.
 
 **Calibration.** CBPE takes the probabilities it reads as true. NannyML calibrates
 them only when its own test (calibration errors on ten 10% splits of the reference)
@@ -66,8 +66,8 @@ from drift.trust import (
     reference_support,
     too_few_rows,
 )
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 __all__ = [
     "CBPE_METRICS",
@@ -151,7 +151,7 @@ class PerformanceEstimator:
     def fit(cls, holdout: pd.DataFrame, spec: ModelSpec) -> PerformanceEstimator | None:
         """Fit CBPE or DLE on ``holdout`` and check it there; None when the metric cannot be estimated.
 
-        Raises :class:`~zenops.errors.DataError` when the holdout lacks a column the
+        Raises :class:`~zenops.kernel.errors.DataError` when the holdout lacks a column the
         estimator needs or NannyML cannot fit it.
         """
         source = f"holdout of '{spec.name}'"
@@ -307,7 +307,7 @@ def _positive(target: pd.Series, classes: list[Any] | None) -> np.ndarray:
 
 
 def _new_estimator(method: str, spec: ModelSpec) -> Any:
-    from zenops.offline import stay_offline
+    from zenops.kernel.offline import stay_offline
 
     stay_offline()
     import nannyml

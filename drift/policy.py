@@ -7,7 +7,7 @@ Pure: this module imports no Evidently, NannyML, MLflow or Prefect; its input is
 Statuses, in order of severity: ``ok`` < ``warn`` < ``refresh`` < ``rebuild``, and
 ``data_quality``, which replaces every other verdict. One *cycle* is one batch.
 
-The rules (thresholds from the model's :class:`~zenops.config.DriftPolicy`):
+The rules (thresholds from the model's :class:`~zenops.kernel.config.DriftPolicy`):
 
 1. **Data problems** (the batch failed validation) → ``data_quality``; nothing else
    is judged and the drift streak is carried over unchanged.
@@ -85,7 +85,7 @@ from drift.verdicts import (
     PerformanceReading,
     Verdict,
 )
-from zenops.config import DriftPolicy
+from zenops.kernel.config import DriftPolicy
 
 __all__ = [
     "ColumnTest",

@@ -42,7 +42,7 @@ from scipy import stats
 from drift.columns import PROBABILITY, prediction_column
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import measured_performance
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 
 __all__ = [
     "CATEGORICAL",

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from zenops.config import ZenopsConfig
-from zenops.errors import StoreError, ZenopsError
+from zenops.kernel.config import ZenopsConfig
+from zenops.kernel.errors import StoreError, ZenopsError
 
 log = logging.getLogger("zenops.concurrency")
 

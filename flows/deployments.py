@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from zenops.config import Schedules, ZenopsConfig
+from zenops.kernel.config import Schedules, ZenopsConfig
 
 DEGRADED = "zenops.model.degraded"
 

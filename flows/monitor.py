@@ -23,7 +23,7 @@ from prefect.futures import wait
 from flows.retries import store_retries
 from flows.runners import describe, task_runner
 from zenops import monitoring
-from zenops.errors import ZenopsError
+from zenops.kernel.errors import ZenopsError
 from zenops.notify import notify_flow_failure, notify_incident
 from zenops.workspace import Workspace
 

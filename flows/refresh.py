@@ -42,7 +42,7 @@ from prefect.transactions import Transaction, get_transaction, transaction
 from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
 from flows.retries import STORE_RETRIES
 from zenops import refresh as steps
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.notify import notify_flow_failure, notify_handback
 from zenops.workspace import Workspace
 
@@ -318,7 +318,7 @@ def rollback_model(model: str, workspace: str, wait_seconds: float | None = None
     """Restore ``previous-champion`` as champion (the replaced champion becomes previous).
 
     Holds the model's refresh limit, so it never interleaves with a refresh. No
-    previous champion is a :class:`~zenops.errors.NotFoundError`.
+    previous champion is a :class:`~zenops.kernel.errors.NotFoundError`.
     """
     ws = Workspace(workspace)
     ws.config.model(model)

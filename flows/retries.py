@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenops.errors import StoreError, ZenopsError
+from zenops.kernel.errors import StoreError, ZenopsError
 
 
 def store_errors_only(task: Any, task_run: Any, state: Any) -> bool:

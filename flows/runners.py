@@ -10,7 +10,7 @@
 A local cluster lives for one cycle: its workers start, import zenops and its
 libraries, load the champions of their models, and stop when the cycle ends. A
 scheduler at ``dask_address`` that cannot be reached fails the cycle with a
-:class:`~zenops.errors.StoreError` naming the address.
+:class:`~zenops.kernel.errors.StoreError` naming the address.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
-from zenops.config import MonitoringSettings
-from zenops.errors import StoreError
+from zenops.kernel.config import MonitoringSettings
+from zenops.kernel.errors import StoreError
 
 # Read by the worker processes of a local cluster when they start (Dask configuration).
 WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.retries import STORE_RETRIES
 from zenops import train as steps
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.notify import notify_flow_failure
 from zenops.pipeline import pipeline_params, write_metrics
 from zenops.workspace import Workspace

@@ -19,8 +19,8 @@ import yaml
 
 from registry.git import Git
 from registry.lineage import DataVersion
-from zenops.errors import LineageError, NotFoundError, StoreError
-from zenops.workspace import STATE_DIR, is_uri
+from zenops.kernel.errors import LineageError, NotFoundError, StoreError
+from zenops.kernel.paths import STATE_DIR, is_uri
 
 REMOTE_NAME = "origin"
 

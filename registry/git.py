@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from zenops.errors import StoreError
+from zenops.kernel.errors import StoreError
 
 
 class Git:

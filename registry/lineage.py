@@ -51,7 +51,7 @@ class Lineage:
     @classmethod
     def from_tags(cls, tags: dict[str, str], where: str) -> Lineage:
         """Read lineage back from a run's tags; a missing tag is a LineageError naming it."""
-        from zenops.errors import LineageError
+        from zenops.kernel.errors import LineageError
 
         missing = [tag for tag in LINEAGE_TAGS if not tags.get(tag)]
         if missing:

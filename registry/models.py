@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenops.errors import NotFoundError, StoreError
-from zenops.workspace import is_uri
+from zenops.kernel.errors import NotFoundError, StoreError
+from zenops.kernel.paths import is_uri
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

@@ -31,7 +31,7 @@ from typing import Any
 
 from registry import lineage
 from registry.models import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, MlflowRegistry, experiment_name
-from zenops.errors import NotFoundError, ZenopsError
+from zenops.kernel.errors import NotFoundError, ZenopsError
 
 ZENOPS_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
 AUDIT_RUN_KIND = "alias-move"

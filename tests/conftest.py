@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from zenops.offline import stay_offline
+from zenops.kernel.offline import stay_offline
 
 stay_offline()
 

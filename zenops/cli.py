@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zenops.errors import ZenopsError
+from zenops.kernel.errors import ZenopsError
 
 app = typer.Typer(
     name="zenops",
@@ -334,7 +334,7 @@ def tickets_show(
 ) -> None:
     """One ticket: its fields, evidence, priority breakdown and history."""
     from demand.priority import score
-    from zenops import clock
+    from zenops.kernel import clock
     from zenops.planning import done_assets
 
     ws = _checked(uses_models=False, tracking=False)
@@ -389,8 +389,8 @@ def tickets_new(
     from datetime import date
 
     from demand.tickets import TicketDraft, new_ticket
-    from zenops import clock
-    from zenops.errors import UsageError
+    from zenops.kernel import clock
+    from zenops.kernel.errors import UsageError
 
     ws = _checked(uses_models=False, tracking=False)
     try:
@@ -543,7 +543,7 @@ def serve() -> None:
     """Run the deployments (schedules and the refresh trigger) in this process, against a Prefect server."""
     from flows.concurrency import all_limits, ensure_limits
     from flows.deployments import definitions, runner_deployments
-    from zenops.errors import UsageError
+    from zenops.kernel.errors import UsageError
     from zenops.notify import check_notifications
 
     ws = _checked()
@@ -574,7 +574,7 @@ def serve() -> None:
 def _check_prefect(api: str) -> None:
     import httpx
 
-    from zenops.errors import StoreError
+    from zenops.kernel.errors import StoreError
 
     try:
         answer = httpx.get(f"{api.rstrip('/')}/health", timeout=10)
@@ -622,7 +622,7 @@ def demo(
 
 def main() -> None:
     """Entry point: one line and an exit code for every error zenops raises."""
-    from zenops.offline import stay_offline
+    from zenops.kernel.offline import stay_offline
 
     stay_offline()
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow sets its own level on import

@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from zenops import clock
-from zenops.errors import UsageError
+from zenops.kernel import clock
+from zenops.kernel.errors import UsageError
 
 SEED = 42
 TRAINING_ROWS = {"loan-default": 12_000, "demand-forecast": 12_000}
@@ -186,7 +186,7 @@ VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refresh": "bold magenta", "re
 def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[dict[str, Any]]:
     """Drop the production batches day by day and run one monitoring cycle per day.
 
-    The clock is pinned to each replayed day (:func:`zenops.clock.pinned`), so tickets carry the
+    The clock is pinned to each replayed day (:func:`zenops.kernel.clock.pinned`), so tickets carry the
     replayed dates and the story is the same every run.
     """
     from datetime import datetime, time, timedelta

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zenops.config import ModelSpec
-from zenops.errors import ZenopsError
-from zenops.tabular import read_table
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import ZenopsError
+from zenops.kernel.tabular import read_table
 
 __all__ = [
     "EXPIRED",

@@ -32,7 +32,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from zenops.errors import StoreError, ZenopsError
+from zenops.kernel.errors import StoreError, ZenopsError
 
 __all__ = ["Lease", "LeaseTaken", "leased", "this_holder"]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, digest, read_label_file
 from zenops.monitor_state import FileRecord
 from zenops.workspace import STATE_DIR, Workspace

@@ -21,9 +21,9 @@ from typing import Any
 
 from drift.measurement import DriftMeasurement
 from registry import lineage
-from zenops import clock
-from zenops.config import ModelSpec
-from zenops.errors import ZenopsError
+from zenops.kernel import clock
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import ZenopsError
 from zenops.workspace import Workspace
 
 log = logging.getLogger("zenops.monitor")

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from zenops.errors import StoreError
+from zenops.kernel.errors import StoreError
 from zenops.labels import EXPIRED, MATCHED, WAITING, LabelRow
 
 __all__ = [

@@ -36,9 +36,9 @@ from drift.metrics import MeasuredPerformance, measured_performance
 from drift.performance import PerformanceEstimate, PerformanceEstimator
 from registry.lineage import Lineage
 from registry.models import CHAMPION, ModelVersionInfo
-from zenops import clock
-from zenops.config import Features, ModelSpec
-from zenops.errors import DataError, StoreError
+from zenops.kernel import clock
+from zenops.kernel.config import Features, ModelSpec
+from zenops.kernel.errors import DataError, StoreError
 from zenops.labels import TABLE_SUFFIXES, WAITING, LabelFile, Matching, match_labels
 from zenops.monitor_files import (
     folder_files,

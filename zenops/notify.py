@@ -11,7 +11,7 @@ Routing by audience:
 An owner or sponsor with an entry of its own uses that entry, even an empty one
 (which silences it). URLs may name environment variables as ``${NAME}``;
 :func:`check_notifications` expands and parses every URL without sending, so a
-bad one is a :class:`~zenops.errors.ConfigError` at start rather than a silent gap.
+bad one is a :class:`~zenops.kernel.errors.ConfigError` at start rather than a silent gap.
 
 Sending never raises: one Apprise ``notify`` per message, and each URL's outcome
 comes back as a :class:`Delivery`; failures are logged on ``zenops.notify``. A
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from zenops.config import CONFIG_FILE, ModelSpec, Notifications, ZenopsConfig
-from zenops.errors import ConfigError
+from zenops.kernel.config import CONFIG_FILE, ModelSpec, Notifications, ZenopsConfig
+from zenops.kernel.errors import ConfigError
 from zenops.messages import (
     BREACHED,
     Escalation,

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from zenops.config import ModelSpec
-from zenops.errors import ConfigError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import ConfigError
 from zenops.workspace import Workspace
 
 PARAMS_FILE = "params.yaml"

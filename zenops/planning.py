@@ -8,7 +8,7 @@ from demand.planner import Plan, plan
 from demand.priority import score
 from demand.sla import tier_weights
 from demand.tickets import ACTIVE, Ticket
-from zenops import clock
+from zenops.kernel import clock
 from zenops.workspace import Workspace
 
 

@@ -15,8 +15,8 @@ import os
 import re
 from pathlib import Path
 
-from zenops.config import ModelSpec
-from zenops.errors import ConfigError, DataError, NotFoundError, UsageError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import ConfigError, DataError, NotFoundError, UsageError
 from zenops.workspace import ENV_OVERRIDES, Workspace
 
 #: Tracking-store schemes MLflow can open (a ``+driver`` suffix is allowed).
@@ -133,7 +133,7 @@ def check_training_columns(workspace: Workspace, spec: ModelSpec, required: bool
                 f"'{spec.training_data}': no such file"
             )
         return
-    from zenops.tabular import require_columns  # pandas: only where a training file is checked
+    from zenops.kernel.tabular import require_columns  # pandas: only where a training file is checked
 
     columns = columns_of(path, spec.training_data)
     require_columns(columns, spec, spec.training_data, workspace.config_path.name)

@@ -47,11 +47,11 @@ from registry import lineage
 from registry.lineage import DataVersion, Lineage
 from registry.models import CHALLENGER, CHAMPION, LoggedTraining
 from registry.promotion import AliasMove, AuditRecord
-from zenops import clock
+from zenops.kernel import clock
 from zenops.comparison import decide, paired_bootstrap, paired_test
-from zenops.config import ModelSpec, TrainerSpec
+from zenops.kernel.config import ModelSpec, TrainerSpec
 from zenops.dossier import BuiltFrom, DossierInput, render
-from zenops.errors import DataError, NotFoundError, UsageError
+from zenops.kernel.errors import DataError, NotFoundError, UsageError
 from zenops.training import PREDICTION, PROBABILITY, TrainingResult, metrics, predict_frame
 from zenops.workspace import STATE_DIR, Workspace
 
@@ -122,7 +122,7 @@ def rehydrate(workspace: Workspace, champion: ChampionRef) -> pd.DataFrame:
     """The champion's exact training data, restored through DVC and md5-checked.
 
     A revision missing from git, content DVC cannot restore, or content whose md5
-    differs from the recorded one is a :class:`~zenops.errors.LineageError`.
+    differs from the recorded one is a :class:`~zenops.kernel.errors.LineageError`.
     """
     return workspace.data_store().read_frame(champion.lineage.data)
 
@@ -605,7 +605,7 @@ def ensure_aliases(workspace: Workspace, model: str, expected: dict[str, str]) -
     )
     restore_aliases(workspace, model, expected)
     if aliases_now(workspace, model) != expected:
-        from zenops.errors import StoreError
+        from zenops.kernel.errors import StoreError
 
         raise StoreError(f"{model}: could not restore the aliases to {expected}; check the MLflow registry")
 

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zenops.errors import StoreError, UsageError
+from zenops.kernel.errors import StoreError, UsageError
 from zenops.workspace import STATE_DIR, StoreUrls, Workspace
 
 HOST = "127.0.0.1"
@@ -132,7 +132,7 @@ def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Pat
 
 
 def _quiet_environment() -> dict[str, str]:
-    from zenops.offline import OFFLINE_ENVIRONMENT
+    from zenops.kernel.offline import OFFLINE_ENVIRONMENT
 
     env = {**os.environ, **{k: v for k, v in OFFLINE_ENVIRONMENT.items() if k not in os.environ}}
     return env

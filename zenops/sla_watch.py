@@ -11,7 +11,7 @@ from typing import Any
 
 from demand.escalation import Escalation, due_escalations, escalated_levels, escalation_evidence
 from demand.tickets import ACTIVE
-from zenops import clock
+from zenops.kernel import clock
 from zenops.workspace import Workspace
 
 ACTOR = "zenops sla-watch"

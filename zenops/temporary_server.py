@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from zenops.errors import StoreError
+from zenops.kernel.errors import StoreError
 
 __all__ = ["prefect_api"]
 

@@ -15,8 +15,8 @@ import zenops
 from registry import lineage
 from registry.lineage import DataVersion, Lineage
 from registry.models import CHAMPION, LoggedTraining, log_training
-from zenops.config import CONFIG_FILE, ModelSpec
-from zenops.tabular import check_training_frame, read_table
+from zenops.kernel.config import CONFIG_FILE, ModelSpec
+from zenops.kernel.tabular import check_training_frame, read_table
 from zenops.training import TrainingResult, train_and_evaluate
 from zenops.workspace import Workspace
 

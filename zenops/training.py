@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from zenops.config import ModelSpec, TrainerSpec
-from zenops.errors import ConfigError, TrainingError
+from zenops.kernel.config import ModelSpec, TrainerSpec
+from zenops.kernel.errors import ConfigError, TrainingError
 
 PREDICTION = "prediction"
 PROBABILITY = "prediction_proba"

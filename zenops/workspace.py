@@ -13,10 +13,10 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from zenops.config import CONFIG_FILE, ZenopsConfig, load_config
-from zenops.errors import ConfigError
+from zenops.kernel.config import CONFIG_FILE, ZenopsConfig, load_config
+from zenops.kernel.errors import ConfigError
+from zenops.kernel.paths import STATE_DIR, is_uri
 
-STATE_DIR = ".zenops"
 MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
 ENV_OVERRIDES = {
@@ -38,14 +38,6 @@ def _absolute_sqlite(url: str, root: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str((root / url[len(prefix) :]).resolve())
     return url
-
-
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
-
-
-def is_uri(value: str) -> bool:
-    """``s3://bucket``, ``mlflow-artifacts:/zenops``: a URI, not a path of this machine."""
-    return bool(_URI.match(value))
 
 
 def _absolute_path(value: str, root: Path) -> str:
@@ -127,8 +119,7 @@ class Workspace:
 
     def ticket_store(self):  # -> demand.store.SqlTicketRepository
         from demand.store import open_store
-        from zenops import clock
-
+        from zenops.kernel import clock
         return open_store(self.stores.tickets_url, clock=clock.now, config=self.config)
 
     def require(self) -> Workspace:

@@ -14,7 +14,7 @@ from drift.batches import (
     WRONG_TYPE,
     check_batch,
 )
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.datagen import MALFORMED_KINDS, demo_model, production_stream, training_frame, write_malformed
 
 EXPECTED = {

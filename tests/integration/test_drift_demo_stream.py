@@ -19,7 +19,7 @@ from drift.metrics import measured_performance
 from drift.performance import PerformanceEstimator
 from drift.policy import REBUILD, REFRESH, SEVERITY, WARN
 from drift.stattests import ScipyDriftEngine
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 from zenops.datagen import demo_model, production_stream, training_frame
 from zenops.training import predict_frame, train_and_evaluate
 

@@ -13,8 +13,8 @@ from drift.assess import assess
 from drift.engine import EvidentlyEngine, sample_reference
 from drift.policy import OK, REFRESH, WARN
 from drift.stattests import CHI2_HOMOGENEITY, KS, ScipyDriftEngine, chisquare_test
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 NUMERICAL = [f"n{i}" for i in range(4)]
 CATEGORICAL = [f"c{i}" for i in range(3)]

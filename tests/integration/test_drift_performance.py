@@ -10,8 +10,8 @@ import pytest
 
 from drift.engine import EvidentlyEngine
 from drift.performance import PerformanceEstimator, estimate_performance
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 
 def spec(task: str, metric: str | None = None) -> ModelSpec:

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from flows.train import train_model
-from zenops.errors import LineageError
+from zenops.kernel.errors import LineageError
 from zenops.workspace import Workspace
 
 

@@ -9,7 +9,7 @@ import pytest
 from flows.monitor import monitor_models
 from flows.train import train_model
 from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
-from zenops.errors import ZenopsError
+from zenops.kernel.errors import ZenopsError
 from zenops.monitor_state import MonitorStateStore
 from zenops.workspace import Workspace
 

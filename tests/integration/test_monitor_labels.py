@@ -304,7 +304,7 @@ def test_the_demo_data_labels_need_not_share_the_batch_names(ws: Workspace) -> N
 
 def test_a_ticket_store_that_fails_leaves_no_monitoring_run_behind(ws: Workspace, monkeypatch) -> None:
     from demand.store import SqlTicketRepository
-    from zenops.errors import StoreError
+    from zenops.kernel.errors import StoreError
 
     spec = ws.config.model(MODEL)
     batches = stream(days=1)

@@ -20,7 +20,7 @@ from tests.integration.test_refresh_flow import drifted_workspace, open_refresh_
 from tests.loopback import Endpoints, closed_port
 from zenops import monitoring
 from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
-from zenops.errors import ZenopsError
+from zenops.kernel.errors import ZenopsError
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"  # owner ds-credit, sponsor retail-credit

@@ -13,7 +13,7 @@ from flows.refresh import refresh_model
 from registry.models import CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import audit_trail
 from tests.integration.test_refresh_flow import MODEL, drifted_workspace, open_refresh_ticket, versions
-from zenops.errors import StoreError, ZenopsError
+from zenops.kernel.errors import StoreError, ZenopsError
 from zenops.workspace import Workspace
 
 

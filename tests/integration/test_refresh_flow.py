@@ -25,7 +25,7 @@ from registry.promotion import CHAMPION_ACTION, CHAMPION_REPLACED, CHAMPION_TICK
 from tests.integration.conftest import write_training_data
 from zenops.datagen import DriftSchedule, production_stream, write_stream
 from zenops.dossier import shell_blocks
-from zenops.errors import LineageError, NotFoundError, ZenopsError
+from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -245,7 +245,7 @@ def test_a_crash_after_the_alias_move_rolls_the_aliases_back(drifted: Workspace,
 
 def test_a_failure_after_the_audit_undoes_the_audit_and_the_aliases(drifted: Workspace, monkeypatch) -> None:
     from zenops import refresh as steps
-    from zenops.errors import StoreError
+    from zenops.kernel.errors import StoreError
 
     open_refresh_ticket(drifted)
 

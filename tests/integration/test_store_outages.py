@@ -20,7 +20,7 @@ from flows.train import train_model
 from tests.loopback import closed_port as free_port
 from zenops import monitoring
 from zenops.datagen import DriftSchedule, production_stream
-from zenops.errors import ZenopsError
+from zenops.kernel.errors import ZenopsError
 from zenops.monitor_state import MonitorStateStore
 from zenops.servers import start_mlflow, wait_healthy
 from zenops.workspace import Workspace

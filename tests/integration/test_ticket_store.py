@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect
 
 from demand.store import SqlTicketRepository, mask_url, metadata, open_store
 from tests.unit.test_demand_repository import Clock, RepositoryContract, draft
-from zenops.errors import StoreError
+from zenops.kernel.errors import StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from flows.train import train_model
 from registry import lineage
 from registry.lineage import DataVersion
 from registry.models import CHAMPION
-from zenops.errors import LineageError
+from zenops.kernel.errors import LineageError
 from zenops.workspace import Workspace
 
 
@@ -92,7 +92,7 @@ def test_data_lost_from_cache_and_remote_names_the_remote(workspace: Workspace, 
 
 
 def test_an_unknown_registered_model_is_not_a_missing_alias(workspace: Workspace, trained: dict) -> None:
-    from zenops.errors import NotFoundError
+    from zenops.kernel.errors import NotFoundError
 
     registry = workspace.registry()
     assert registry.alias("loan-default", "challenger") is None

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from zenops.config import load_config, parse_config, parse_duration
-from zenops.errors import ConfigError
+from zenops.kernel.config import load_config, parse_config, parse_duration
+from zenops.kernel.errors import ConfigError
 from zenops.workspace import example_config
 
 

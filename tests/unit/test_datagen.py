@@ -28,7 +28,7 @@ from zenops.datagen import (
     write_malformed,
     write_stream,
 )
-from zenops.errors import ConfigError, NotFoundError, UsageError
+from zenops.kernel.errors import ConfigError, NotFoundError, UsageError
 
 NAMES = list(MODELS)
 STABLE, COVARIATE, CONCEPT = range(0, 10), range(14, 20), range(20, 30)
@@ -341,7 +341,7 @@ def test_wide_frame_shifts_exactly_the_named_columns() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_spec_fields_make_a_valid_model_entry(name: str) -> None:
-    from zenops.config import ModelSpec
+    from zenops.kernel.config import ModelSpec
 
     fields = MODELS[name].spec_fields()
     spec = ModelSpec.model_validate(
@@ -365,7 +365,7 @@ def _example_spec(name: str):
 
     import yaml
 
-    from zenops.config import parse_config
+    from zenops.kernel.config import parse_config
 
     text = resources.files("zenops").joinpath("templates/zenops.yaml").read_text()
     return parse_config(yaml.safe_load(text)).model(name)

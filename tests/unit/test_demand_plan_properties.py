@@ -20,7 +20,7 @@ from demand.planner import plan
 from demand.problem import build_problem, evaluate, violations
 from demand.staffing import ROLE_FIT, needs_experience
 from demand.tickets import Ticket
-from zenops.config import TICKET_KINDS, PlanningPolicy, Resources, TeamMember
+from zenops.kernel.config import TICKET_KINDS, PlanningPolicy, Resources, TeamMember
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SKILLS = ("tabular", "nlp", "batch", "gpu")

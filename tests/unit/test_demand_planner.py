@@ -18,8 +18,8 @@ from demand.planner import plan
 from demand.problem import build_problem, evaluate, violations
 from demand.staffing import staffing
 from demand.tickets import Ticket
-from zenops.config import PlanningPolicy, Resources, TeamMember
-from zenops.errors import UsageError
+from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
+from zenops.kernel.errors import UsageError
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 FAST = PlanningPolicy(time_limit_s=0.5, horizon_days=60)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from demand import sla
 from demand.priority import RISK_REDUCTION, job_size, score
 from demand.tickets import TicketDraft, new_ticket
-from zenops.config import DEFAULT_SLA_TIERS, PlanningPolicy, SlaTier
+from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, SlaTier
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 POLICY = PlanningPolicy()

@@ -13,7 +13,7 @@ import pytest
 
 from demand.repository import InMemoryTicketRepository, TicketRepository
 from demand.tickets import TicketDraft, new_ticket
-from zenops.errors import NotFoundError, TransitionError, UsageError
+from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 

@@ -18,8 +18,8 @@ from demand.tickets import (
     move,
     new_ticket,
 )
-from zenops.config import DEFAULT_SLA_TIERS, ModelSpec, TeamMember
-from zenops.errors import NotFoundError, TransitionError, UsageError
+from zenops.kernel.config import DEFAULT_SLA_TIERS, ModelSpec, TeamMember
+from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from flows.deployments import definitions, refresh_trigger
-from zenops.config import Schedules, parse_config
-from zenops.errors import ConfigError
+from zenops.kernel.config import Schedules, parse_config
+from zenops.kernel.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance
 from drift.performance import PerformanceEstimate
 from drift.policy import REFRESH, WARN
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 
 
 def spec(**drift: object) -> ModelSpec:

@@ -23,8 +23,8 @@ from drift.batches import (
     check_batch,
     check_frame,
 )
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 SPEC = ModelSpec.model_validate(
     {

@@ -15,8 +15,8 @@ from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance, higher_is_better, measured_performance
 from drift.performance import PerformanceEstimate, estimation_method
 from drift.policy import DATA_QUALITY, REBUILD, REFRESH, WARN
-from zenops.config import ModelSpec
-from zenops.errors import DataError
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 
 
 def spec(task: str = "classification", metric: str | None = None) -> ModelSpec:

@@ -25,7 +25,7 @@ from drift.policy import (
     holm,
     relative_drop,
 )
-from zenops.config import DriftPolicy
+from zenops.kernel.config import DriftPolicy
 
 POLICY = DriftPolicy()
 p_values = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -86,7 +86,7 @@ def test_the_policy_modules_import_no_outside_system(module):
         "drift",
     }
     assert {name for name in modules if name.startswith("drift")} <= {"drift.verdicts"}
-    assert {name for name in modules if name.startswith("zenops")} <= {"zenops.config"}
+    assert {name for name in modules if name.startswith("zenops")} <= {"zenops.kernel.config"}
 
 
 def test_a_quiet_batch_is_ok():

@@ -17,7 +17,7 @@ from drift.stattests import (
     ks_test,
     mask_unseen,
 )
-from zenops.config import ModelSpec
+from zenops.kernel.config import ModelSpec
 
 SPEC = ModelSpec.model_validate(
     {

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from zenops.config import Notifications, parse_config
-from zenops.errors import ConfigError
+from zenops.kernel.config import Notifications, parse_config
+from zenops.kernel.errors import ConfigError
 from zenops.messages import (
     Escalation,
     Links,

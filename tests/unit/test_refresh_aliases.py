@@ -6,7 +6,7 @@ import pytest
 
 from registry.models import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import promote, restore_aliases, roll_back, validate_thresholds
-from zenops.errors import NotFoundError, StoreError, ZenopsError
+from zenops.kernel.errors import NotFoundError, StoreError, ZenopsError
 
 
 class FakeRegistry:

@@ -16,7 +16,7 @@ from demand.escalation import (
 )
 from demand.repository import InMemoryTicketRepository
 from demand.tickets import Ticket, TicketDraft, new_ticket
-from zenops.config import DEFAULT_SLA_TIERS
+from zenops.kernel.config import DEFAULT_SLA_TIERS
 
 OPENED = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 KINDS = ("refresh", "rebuild", "data_quality")

@@ -38,7 +38,7 @@ from zenops.datagen.stream import (
     time_of_day,
     write_frame,
 )
-from zenops.errors import UsageError
+from zenops.kernel.errors import UsageError
 
 MALFORMED_KINDS = (
     "missing_column",

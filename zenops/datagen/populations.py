@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from zenops.errors import ConfigError, NotFoundError
+from zenops.kernel.errors import ConfigError, NotFoundError
 
 STANDARD, WITHIN, BEYOND = "standard", "within", "beyond"
 COVARIATE_KINDS = (STANDARD, WITHIN, BEYOND)

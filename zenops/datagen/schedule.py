@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from zenops.datagen.populations import COVARIATE_KINDS, STANDARD
-from zenops.errors import ConfigError
+from zenops.kernel.errors import ConfigError
 
 
 @dataclass(frozen=True)

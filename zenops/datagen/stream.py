@@ -12,7 +12,7 @@ import pandas as pd
 
 from zenops.datagen.populations import POPULATIONS, DemoModel, demo_model
 from zenops.datagen.schedule import DriftSchedule
-from zenops.errors import UsageError
+from zenops.kernel.errors import UsageError
 
 TRAINING_START = date(2024, 1, 1)
 """First day of the default training period."""

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from zenops.datagen.stream import WIDE, derived_rng
-from zenops.errors import UsageError
+from zenops.kernel.errors import UsageError
 
 _SHAPE_SEED = 20_240_701
 _FAMILIES = ("normal", "lognormal", "gamma", "uniform")

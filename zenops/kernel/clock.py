@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from zenops.errors import ConfigError
+from zenops.kernel.errors import ConfigError
 
 
 def now() -> datetime:
