@@ -2,7 +2,7 @@
 
 Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
 ``--rows`` rows (default 10,000) of 20 features (15 numerical, 5 categorical,
-:func:`zenops.datagen.wide_frame` plus a logistic target), then runs the parts
+:func:`zenops.app.demo.datagen.wide_frame` plus a logistic target), then runs the parts
 ``--only`` names (default ``cycle,policy``; ``all`` for every part):
 
 - ``cycle``: runs a first cycle of the ``monitor-models`` flow over one new batch
@@ -70,7 +70,7 @@ def labelled_frame(rows: int, seed: int, start: str):
     """A wide frame with id, timestamp and a logistic target of a few columns."""
     import pandas as pd
 
-    from zenops.datagen import wide_frame
+    from zenops.app.demo.datagen import wide_frame
 
     frame = wide_frame(rows, N_NUMERICAL, N_CATEGORICAL, seed=seed)
     rng = np.random.default_rng(seed)
@@ -85,7 +85,7 @@ def labelled_frame(rows: int, seed: int, start: str):
 def build_workspace(root: Path, models: int, rows: int) -> Any:
     """A workspace of ``models`` trained wide models."""
     from flows.train import train_model
-    from zenops.datagen import wide_columns
+    from zenops.app.demo.datagen import wide_columns
     from zenops.init import init_workspace
     from zenops.workspace import Workspace
 
@@ -204,9 +204,9 @@ def bare_evidently(workspace: Any, batches: dict[str, Any]) -> float:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from drift.engine import sample_reference
+    from drift.adapters.evidently import sample_reference
+    from registry.adapters.mlflow import CHAMPION
     from registry.lineage import Lineage
-    from registry.models import CHAMPION
 
     total = 0.0
     registry, store = workspace.registry(), workspace.data_store()
@@ -368,7 +368,7 @@ def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]
             started = time.perf_counter()
             workspace = build_workspace(Path(scratch) / "ws", args.models, args.rows)
             figures["setup_seconds"] = round(time.perf_counter() - started, 1)
-            from zenops import monitoring
+            from zenops.services.monitor import cycle as monitoring
 
             monitoring.warm_up()
             days = Days()

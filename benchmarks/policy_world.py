@@ -1,6 +1,6 @@
 """The seeded world of the policy benchmark: a true relation, a fitted model, streams of batches.
 
-Features are :func:`zenops.datagen.wide_frame` columns (6 numerical of four families,
+Features are :func:`zenops.app.demo.datagen.wide_frame` columns (6 numerical of four families,
 2 categorical). The target is drawn from a logistic *true relation*: linear in the
 standardized ``num_00``–``num_03`` and in one category of each categorical column,
 except that beyond 1.5 standard deviations the effect of ``num_00`` bends down
@@ -8,7 +8,7 @@ except that beyond 1.5 standard deviations the effect of ``num_00`` bends down
 model is a scikit-learn logistic regression (seeded) fitted on 20,000 rows; its
 holdout of 12,000 rows is the drift reference, the baseline
 (:func:`drift.metrics.measured_performance`) and what the label-free estimator is
-fitted on (:meth:`drift.performance.PerformanceEstimator.fit`). (12,000 rows: above
+fitted on (:meth:`drift.adapters.nannyml.PerformanceEstimator.fit`). (12,000 rows: above
 10,000, scipy's KS test uses its asymptotic p-value, thirty times faster than the
 exact one and equal to it at these sizes.)
 
@@ -37,13 +37,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drift.adapters.nannyml import PerformanceEstimate, PerformanceEstimator
 from drift.columns import PREDICTION, PROBABILITY
 from drift.measurement import DriftMeasurement
 from drift.metrics import MeasuredPerformance, measured_performance, metric_value
-from drift.performance import PerformanceEstimate, PerformanceEstimator
 from drift.stattests import ScipyDriftEngine
+from zenops.app.demo.datagen import Shift, wide_columns, wide_frame
 from zenops.kernel.config import ModelSpec
-from zenops.datagen import Shift, wide_columns, wide_frame
 
 N_NUMERICAL, N_CATEGORICAL = 6, 2
 NUMERICAL, CATEGORICAL = wide_columns(N_NUMERICAL, N_CATEGORICAL)

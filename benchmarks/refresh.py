@@ -45,7 +45,7 @@ def build_workspace(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Init, train every demo model, replay drifted days through one monitoring cycle."""
     from flows.monitor import monitor_models
     from flows.train import train_model
-    from zenops.datagen import DriftSchedule, production_stream, training_frame, write_stream
+    from zenops.app.demo.datagen import DriftSchedule, production_stream, training_frame, write_stream
     from zenops.init import init_workspace
     from zenops.workspace import Workspace
 

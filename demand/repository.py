@@ -4,7 +4,7 @@
 keep the same promises:
 
 - :class:`InMemoryTicketRepository` (here): a dict behind a lock, for unit tests.
-- :class:`demand.store.SqlTicketRepository`: SQLite or PostgreSQL through SQLAlchemy.
+- :class:`demand.adapters.sql.SqlTicketRepository`: SQLite or PostgreSQL through SQLAlchemy.
 
 Promises: one open ticket per idempotency key (a repeated report appends its
 evidence to the open ticket); every change goes through the pure functions of

@@ -19,10 +19,10 @@ noise of the holdout's own measurement.
 
 from __future__ import annotations
 
+from drift.adapters.nannyml import PerformanceEstimate
 from drift.batches import BatchCheck
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance, higher_is_better
-from drift.performance import PerformanceEstimate
 from drift.policy import ColumnTest, Observation, PerformanceReading, Verdict, decide
 from zenops.kernel.config import ModelSpec
 

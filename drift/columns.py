@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from zenops.training import PREDICTION, PROBABILITY
+from zenops.services.train.fitting import PREDICTION, PROBABILITY
 
 __all__ = [
     "OUTPUT_COLUMNS",

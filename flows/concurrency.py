@@ -7,7 +7,7 @@ limits it holds at its start, and ``zenops serve`` creates all of them up front:
 - ``zenops-refresh-<model>`` (1): one refresh or rollback of a model at a time;
 - ``zenops-training`` (the smallest ``promotion.training_slots``): trainings at once.
 
-Monitoring is excluded in the workspace database instead (:mod:`zenops.leases`): a
+Monitoring is excluded in the workspace database instead (:mod:`zenops.adapters.leases`): a
 batch's exclusion must hold whichever Prefect server a cycle runs under. Slots are
 taken with a short lease (``LEASE_SECONDS``), renewed while the work runs, so a
 holder that dies frees its slot within that time on a Prefect server; a wait longer

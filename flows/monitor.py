@@ -4,7 +4,7 @@ One task run per model, tagged with the model's name, fanned out on the task
 runner ``monitoring.runner`` chooses (threads, processes or Dask; see
 :mod:`flows.runners`), whether the flow runs from the command line, a deployment
 or ``zenops serve``. Each task processes the model's pending batches in order,
-holding the model's lease in the workspace database (:mod:`zenops.leases`), so two
+holding the model's lease in the workspace database (:mod:`zenops.adapters.leases`), so two
 overlapping cycles — under one Prefect server, two, or none — never process a batch
 twice, and a cycle killed mid-way stops no later one. A task that meets a store failure is tried again
 (``monitoring.retries``); a model's failure fails its task, not the others'; the
@@ -22,15 +22,15 @@ from prefect.futures import wait
 
 from flows.retries import store_retries
 from flows.runners import describe, task_runner
-from zenops import monitoring
 from zenops.kernel.errors import ZenopsError
-from zenops.notify import notify_flow_failure, notify_incident
+from zenops.services.monitor import cycle as monitoring
+from zenops.services.notify import notify_flow_failure, notify_incident
 from zenops.workspace import Workspace
 
 
 @task(name="monitor-model", task_run_name="monitor {model}", cache_policy=NO_CACHE)
 def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
-    from drift.engine import EvidentlyEngine
+    from drift.adapters.evidently import EvidentlyEngine
 
     monitoring.warm_up()
     from prefect.runtime import flow_run

@@ -14,8 +14,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from demand.gantt import plan_markdown
-from zenops.notify import notify_flow_failure
-from zenops.planning import make_plan
+from zenops.services.notify import notify_flow_failure
+from zenops.services.plan import make_plan
 from zenops.workspace import Workspace
 
 

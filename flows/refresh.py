@@ -41,9 +41,9 @@ from prefect.transactions import Transaction, get_transaction, transaction
 
 from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
 from flows.retries import STORE_RETRIES
-from zenops import refresh as steps
 from zenops.kernel.config import ModelSpec
-from zenops.notify import notify_flow_failure, notify_handback
+from zenops.services.notify import notify_flow_failure, notify_handback
+from zenops.services.refresh import steps
 from zenops.workspace import Workspace
 
 __all__ = ["TRAINING_LIMIT", "ensure_limits", "holding", "refresh_limit", "refresh_model", "rollback_flow"]
@@ -80,7 +80,7 @@ def hold_out(spec: ModelSpec, rows) -> steps.WindowSplit:
 
 @task(name="snapshot-refreshed-data", cache_policy=NO_CACHE, **STORE_RETRIES)
 def snapshot(workspace: Workspace, spec: ModelSpec, champion_data, split: steps.WindowSplit):
-    from zenops.train import load_training_frame
+    from zenops.services.train.steps import load_training_frame
 
     frame = steps.refreshed_training_set(champion_data, split, spec)
     version = steps.write_training_set(workspace, spec, frame)
@@ -89,7 +89,7 @@ def snapshot(workspace: Workspace, spec: ModelSpec, champion_data, split: steps.
 
 @task(name="retrain", cache_policy=NO_CACHE)
 def retrain(spec: ModelSpec, frame):
-    from zenops.train import fit_model
+    from zenops.services.train.steps import fit_model
 
     return fit_model(spec, frame)
 

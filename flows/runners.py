@@ -35,7 +35,7 @@ def task_runner(settings: MonitoringSettings) -> Any:
     if settings.runner == "process":
         from prefect.task_runners import ProcessPoolTaskRunner
 
-        from zenops.monitoring import warm_up
+        from zenops.services.monitor.cycle import warm_up
 
         return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=warm_up)
     if settings.runner == "dask":

@@ -15,8 +15,8 @@ from prefect.cache_policies import NO_CACHE
 
 from demand.escalation import Escalation
 from flows.retries import STORE_RETRIES
-from zenops import sla_watch as steps
-from zenops.notify import notify_escalations, notify_flow_failure
+from zenops.services import sla_watch as steps
+from zenops.services.notify import notify_escalations, notify_flow_failure
 from zenops.workspace import Workspace
 
 

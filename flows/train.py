@@ -13,10 +13,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retries import STORE_RETRIES
-from zenops import train as steps
 from zenops.kernel.config import ModelSpec
-from zenops.notify import notify_flow_failure
 from zenops.pipeline import pipeline_params, write_metrics
+from zenops.services.notify import notify_flow_failure
+from zenops.services.train import steps
 from zenops.workspace import Workspace
 
 

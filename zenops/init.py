@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry.git import Git
+from registry.adapters.git import Git
+from zenops.kernel.paths import STATE_DIR
 from zenops.pipeline import write_pipeline
-from zenops.workspace import GITIGNORE, STATE_DIR, Workspace, example_config
+from zenops.workspace import GITIGNORE, Workspace, example_config
 
 
 @dataclass

@@ -6,11 +6,16 @@ code as ``zenops train``, with the trainer's parameters read from
 the repository lock, so the stage does not snapshot; it requires the data to
 match its committed ``.dvc`` pointer). ``dvc repro`` re-runs a stage when the
 model's data or parameters change.
+
+:func:`train_stage` is the one definition of that stage: ``zenops init`` writes it
+into the workspace, and the repository's own ``dvc.yaml`` holds the same stages
+for the demo workspace its evaluation builds (``scripts/demo_workspace.py``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -28,19 +33,40 @@ def stage_name(model: str) -> str:
     return f"train-{model}"
 
 
+def train_stage(spec: ModelSpec, workspace: str = "", code: Sequence[str] = ()) -> dict[str, Any]:
+    """The ``dvc.yaml`` stage that trains ``spec``: ``zenops train MODEL --pipeline``.
+
+    With ``workspace`` empty the paths are the workspace's own (the stage ``zenops
+    init`` writes); otherwise ``workspace`` is the workspace's folder relative to the
+    ``dvc.yaml`` that holds the stage, and ``code`` adds the source paths whose change
+    should retrain (a repository's pipeline, where the code is not an installed
+    package). Either way the command, data, parameters and metrics are the same.
+    """
+
+    def at(path: str) -> str:
+        return str(PurePosixPath(workspace, path)) if workspace else path
+
+    option = f"--workspace {workspace} " if workspace else ""
+    return {
+        "cmd": f"zenops {option}train {spec.name} --pipeline",
+        "deps": [at(spec.training_data), *code],
+        "params": [{at(PARAMS_FILE): [spec.name]}],
+        "metrics": [{at(f"{METRICS_DIR}/{spec.name}.json"): {"cache": False}}],
+    }
+
+
+def train_stages(
+    models: Iterable[ModelSpec], workspace: str = "", code: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """:func:`train_stage` of every model, by stage name."""
+    return {stage_name(spec.name): train_stage(spec, workspace, code) for spec in models}
+
+
 def pipeline(workspace: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``dvc.yaml`` stages and the ``params.yaml`` content for every model."""
-    stages: dict[str, Any] = {}
-    params: dict[str, Any] = {}
-    for spec in workspace.config.models:
-        params[spec.name] = dict(spec.trainer.params)
-        stages[stage_name(spec.name)] = {
-            "cmd": f"zenops train {spec.name} --pipeline",
-            "deps": [spec.training_data],
-            "params": [{PARAMS_FILE: [spec.name]}],
-            "metrics": [{f"{METRICS_DIR}/{spec.name}.json": {"cache": False}}],
-        }
-    return {"stages": stages}, params
+    models = workspace.config.models
+    params = {spec.name: dict(spec.trainer.params) for spec in models}
+    return {"stages": train_stages(models)}, params
 
 
 def write_pipeline(workspace: Workspace) -> list[str]:

@@ -7,7 +7,6 @@ environment) and builds the adapters from them; nothing is wired at import.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from zenops.kernel.config import CONFIG_FILE, ZenopsConfig, load_config
 from zenops.kernel.errors import ConfigError
-from zenops.kernel.paths import STATE_DIR, is_uri
+from zenops.kernel.paths import is_uri
 
 MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
@@ -107,19 +106,20 @@ class Workspace:
 
     # -- adapters, built from the resolved stores ---------------------------
 
-    def registry(self):  # -> registry.models.MlflowRegistry
-        from registry.models import MlflowRegistry
+    def registry(self):  # -> registry.adapters.mlflow.MlflowRegistry
+        from registry.adapters.mlflow import MlflowRegistry
 
         return MlflowRegistry(self.stores.tracking_uri, self.stores.artifact_root)
 
-    def data_store(self):  # -> registry.data_versions.DvcDataStore
-        from registry.data_versions import DvcDataStore
+    def data_store(self):  # -> registry.adapters.dvc.DvcDataStore
+        from registry.adapters.dvc import DvcDataStore
 
         return DvcDataStore(self.root, self.stores.dvc_remote)
 
-    def ticket_store(self):  # -> demand.store.SqlTicketRepository
-        from demand.store import open_store
+    def ticket_store(self):  # -> demand.adapters.sql.SqlTicketRepository
+        from demand.adapters.sql import open_store
         from zenops.kernel import clock
+
         return open_store(self.stores.tickets_url, clock=clock.now, config=self.config)
 
     def require(self) -> Workspace:

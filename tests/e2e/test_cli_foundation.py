@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from zenops.datagen import training_frame
+from zenops.app.demo.datagen import training_frame
 
 
 def make_workspace(zenops, root: Path) -> Path:

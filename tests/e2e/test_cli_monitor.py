@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zenops.datagen import DriftSchedule, production_stream, training_frame, write_malformed, write_stream
+from zenops.app.demo.datagen import (
+    DriftSchedule,
+    production_stream,
+    training_frame,
+    write_malformed,
+    write_stream,
+)
 
 
 def test_monitor_reports_each_model_and_a_bad_batch(zenops, tmp_path: Path) -> None:

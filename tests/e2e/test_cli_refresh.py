@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zenops.datagen import training_frame
+from zenops.app.demo.datagen import training_frame
 
 
 def test_refresh_and_rollback_refuse_what_cannot_be_done(zenops, tmp_path: Path) -> None:

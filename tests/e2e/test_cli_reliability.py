@@ -15,7 +15,7 @@ import yaml
 
 from tests.e2e.conftest import ZENOPS, Result
 from tests.reliability import Table
-from zenops.datagen import training_frame
+from zenops.app.demo.datagen import training_frame
 
 TABLE = Table("cli", "Configuration, stores and commands")
 

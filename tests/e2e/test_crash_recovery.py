@@ -24,8 +24,14 @@ import psutil
 import pytest
 
 from tests.reliability import Table
-from zenops.datagen import DriftSchedule, production_stream, training_frame, write_frame, write_malformed
-from zenops.monitor_state import MonitorStateStore
+from zenops.adapters.monitor_state import MonitorStateStore
+from zenops.app.demo.datagen import (
+    DriftSchedule,
+    production_stream,
+    training_frame,
+    write_frame,
+    write_malformed,
+)
 from zenops.workspace import Workspace
 
 ZENOPS = str(Path(sys.executable).with_name("zenops"))

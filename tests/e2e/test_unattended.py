@@ -41,7 +41,7 @@ import yaml
 from tests.integration.conftest import write_training_data
 from tests.integration.test_refresh_flow import DRIFT
 from tests.loopback import Endpoints, closed_port
-from zenops.datagen import DriftSchedule, production_stream, write_stream
+from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from zenops.workspace import Workspace
 
 
 def write_training_data(workspace: Workspace, model: str, rows: int = 3000, seed: int = 7) -> Path:
-    from zenops.datagen import training_frame
+    from zenops.app.demo.datagen import training_frame
 
     spec = workspace.config.model(model)
     path = workspace.path(spec.training_data)
@@ -61,7 +61,7 @@ def reset_monitoring(ws: Workspace, model: str) -> Workspace:
     """``ws`` with empty batches and labels folders, no monitoring state and no tickets."""
     import shutil
 
-    from zenops.workspace import STATE_DIR
+    from zenops.kernel.paths import STATE_DIR
 
     spec = ws.config.model(model)
     for folder in (spec.batches, spec.labels):

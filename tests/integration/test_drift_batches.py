@@ -14,8 +14,14 @@ from drift.batches import (
     WRONG_TYPE,
     check_batch,
 )
+from zenops.app.demo.datagen import (
+    MALFORMED_KINDS,
+    demo_model,
+    production_stream,
+    training_frame,
+    write_malformed,
+)
 from zenops.kernel.config import ModelSpec
-from zenops.datagen import MALFORMED_KINDS, demo_model, production_stream, training_frame, write_malformed
 
 EXPECTED = {
     "missing_column": MISSING_COLUMNS,

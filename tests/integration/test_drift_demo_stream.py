@@ -13,15 +13,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from drift.adapters.nannyml import PerformanceEstimator
 from drift.assess import assess
 from drift.batches import check_frame
 from drift.metrics import measured_performance
-from drift.performance import PerformanceEstimator
 from drift.policy import REBUILD, REFRESH, SEVERITY, WARN
 from drift.stattests import ScipyDriftEngine
+from zenops.app.demo.datagen import demo_model, production_stream, training_frame
 from zenops.kernel.config import ModelSpec
-from zenops.datagen import demo_model, production_stream, training_frame
-from zenops.training import predict_frame, train_and_evaluate
+from zenops.services.train.fitting import predict_frame, train_and_evaluate
 
 # Small single-threaded forests keep the month quick on a busy machine.
 ESTIMATORS = {

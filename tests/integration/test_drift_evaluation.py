@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from drift.engine import EvidentlyEngine
-from drift.evaluation import Scenario, default_scenarios, evaluate_policy
+from drift.adapters.evidently import EvidentlyEngine
 from drift.policy import REFRESH, WARN
-from zenops.datagen import Shift
+from zenops.app.demo.datagen import Shift
+from zenops.app.demo.evaluation import Scenario, default_scenarios, evaluate_policy
 
 LARGE = [
     Scenario("mean 0.5 sd × 5", Shift("mean", 0.5, 5)),

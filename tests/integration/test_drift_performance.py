@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drift.engine import EvidentlyEngine
-from drift.performance import PerformanceEstimator, estimate_performance
+from drift.adapters.evidently import EvidentlyEngine
+from drift.adapters.nannyml import PerformanceEstimator, estimate_performance
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
 
@@ -243,8 +243,8 @@ def test_the_demo_champion_trained_on_few_rows_reads_its_realized_roc_auc():
     import yaml
 
     from drift.trust import ece_limit, expected_calibration_error
-    from zenops.datagen import production_stream, training_frame
-    from zenops.training import fit, predict_frame, split_holdout
+    from zenops.app.demo.datagen import production_stream, training_frame
+    from zenops.services.train.fitting import fit, predict_frame, split_holdout
     from zenops.workspace import example_config
 
     model = ModelSpec.model_validate(yaml.safe_load(example_config())["models"][0])

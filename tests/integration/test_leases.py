@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from zenops.leases import LeaseTaken, lease_table, leased
-from zenops.monitor_state import MonitorStateStore
+from zenops.adapters.leases import LeaseTaken, lease_table, leased
+from zenops.adapters.monitor_state import MonitorStateStore
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ def test_a_holder_killed_with_sigkill_frees_its_lease_at_once(store, tmp_path: P
     script = textwrap.dedent(
         f"""
         import time
-        from zenops.leases import leased
-        from zenops.monitor_state import MonitorStateStore
+        from zenops.adapters.leases import leased
+        from zenops.adapters.monitor_state import MonitorStateStore
         with leased(MonitorStateStore({url!r}).leases(), "monitor:m", ttl=3600):
             print("held", flush=True)
             time.sleep(600)

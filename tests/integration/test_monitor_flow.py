@@ -8,9 +8,9 @@ import pytest
 
 from flows.monitor import monitor_models
 from flows.train import train_model
-from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
+from zenops.adapters.monitor_state import MonitorStateStore
+from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.kernel.errors import ZenopsError
-from zenops.monitor_state import MonitorStateStore
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from drift.engine import EvidentlyEngine
-from zenops import monitoring
-from zenops.datagen import DailyBatch, DriftSchedule, production_stream, write_frame, write_stream
-from zenops.monitor_state import MonitorStateStore
+from drift.adapters.evidently import EvidentlyEngine
+from zenops.adapters.monitor_state import MonitorStateStore
+from zenops.app.demo.datagen import DailyBatch, DriftSchedule, production_stream, write_frame, write_stream
+from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 from .conftest import STORE_VARIABLES, one_trained_model, reset_monitoring
@@ -303,7 +303,7 @@ def test_the_demo_data_labels_need_not_share_the_batch_names(ws: Workspace) -> N
 
 
 def test_a_ticket_store_that_fails_leaves_no_monitoring_run_behind(ws: Workspace, monkeypatch) -> None:
-    from demand.store import SqlTicketRepository
+    from demand.adapters.sql import SqlTicketRepository
     from zenops.kernel.errors import StoreError
 
     spec = ws.config.model(MODEL)

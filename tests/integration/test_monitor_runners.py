@@ -22,9 +22,9 @@ import yaml
 from flows.monitor import monitor_model, monitor_models
 from flows.train import train_model
 from tests.integration.conftest import STORE_VARIABLES, write_training_data
-from zenops.datagen import DriftSchedule, production_stream, write_stream
-from zenops.kernel.errors import StoreError
+from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.init import init_workspace
+from zenops.kernel.errors import StoreError
 from zenops.workspace import Workspace, example_config
 
 MODELS = ("loan-default", "demand-forecast")

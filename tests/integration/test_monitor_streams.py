@@ -19,9 +19,9 @@ from datetime import datetime, time
 
 import pytest
 
-from drift.engine import EvidentlyEngine
-from zenops import monitoring
-from zenops.datagen import DailyBatch, DriftSchedule, production_stream, write_stream
+from drift.adapters.evidently import EvidentlyEngine
+from zenops.app.demo.datagen import DailyBatch, DriftSchedule, production_stream, write_stream
+from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 from .conftest import STORE_VARIABLES, one_trained_model, reset_monitoring

@@ -18,9 +18,9 @@ from flows.refresh import refresh_model
 from flows.train import train_model
 from tests.integration.test_refresh_flow import drifted_workspace, open_refresh_ticket, set_promotion
 from tests.loopback import Endpoints, closed_port
-from zenops import monitoring
-from zenops.datagen import DriftSchedule, production_stream, write_malformed, write_stream
+from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.kernel.errors import ZenopsError
+from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"  # owner ds-credit, sponsor retail-credit

@@ -20,12 +20,12 @@ import yaml
 from flows.refresh import TRAINING_LIMIT, refresh_limit, refresh_model, rollback_flow, rollback_model
 from flows.train import train_model
 from registry import lineage
-from registry.models import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from registry.adapters.mlflow import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import CHAMPION_ACTION, CHAMPION_REPLACED, CHAMPION_TICKET, audit_trail
 from tests.integration.conftest import write_training_data
-from zenops.datagen import DriftSchedule, production_stream, write_stream
-from zenops.dossier import shell_blocks
+from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError
+from zenops.services.refresh.dossier import shell_blocks
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -44,7 +44,7 @@ def drifted_workspace(workspace: Workspace, days: int = 7, rows: int = 300) -> W
 
 def open_refresh_ticket(workspace: Workspace) -> int:
     """The ticket monitoring opens for a drifting batch (same function, same evidence)."""
-    from zenops.monitoring import BatchOutcome, open_ticket
+    from zenops.services.monitor.cycle import BatchOutcome, open_ticket
 
     outcome = BatchOutcome(
         model=MODEL,
@@ -244,8 +244,8 @@ def test_a_crash_after_the_alias_move_rolls_the_aliases_back(drifted: Workspace,
 
 
 def test_a_failure_after_the_audit_undoes_the_audit_and_the_aliases(drifted: Workspace, monkeypatch) -> None:
-    from zenops import refresh as steps
     from zenops.kernel.errors import StoreError
+    from zenops.services.refresh import steps
 
     open_refresh_ticket(drifted)
 

@@ -18,11 +18,11 @@ import yaml
 from flows.monitor import monitor_models
 from flows.train import train_model
 from tests.loopback import closed_port as free_port
-from zenops import monitoring
-from zenops.datagen import DriftSchedule, production_stream
+from zenops.adapters.monitor_state import MonitorStateStore
+from zenops.app.demo.datagen import DriftSchedule, production_stream
+from zenops.app.servers import start_mlflow, wait_healthy
 from zenops.kernel.errors import ZenopsError
-from zenops.monitor_state import MonitorStateStore
-from zenops.servers import start_mlflow, wait_healthy
+from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from demand.store import SqlTicketRepository, mask_url, metadata, open_store
+from demand.adapters.sql import SqlTicketRepository, mask_url, metadata, open_store
 from tests.unit.test_demand_repository import Clock, RepositoryContract, draft
 from zenops.kernel.errors import StoreError
 
@@ -81,7 +81,7 @@ def test_the_database_refuses_a_second_open_ticket_for_one_incident(store_url):
     """The partial unique index holds even for writers that skip the repository."""
     from sqlalchemy import insert
 
-    from demand.store import _row, tickets_table
+    from demand.adapters.sql import _row, tickets_table
 
     with open_store(store_url) as store:
         ticket, _ = store.open_or_update(draft())
@@ -120,7 +120,7 @@ _PROCESS_SCRIPT = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from demand.store import open_store
+    from demand.adapters.sql import open_store
     from demand.tickets import TicketDraft, new_ticket
     url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     now = datetime(2025, 1, 6, 9, tzinfo=UTC)

@@ -11,8 +11,8 @@ import pytest
 
 from flows.train import train_model
 from registry import lineage
+from registry.adapters.mlflow import CHAMPION
 from registry.lineage import DataVersion
-from registry.models import CHAMPION
 from zenops.kernel.errors import LineageError
 from zenops.workspace import Workspace
 
@@ -69,7 +69,7 @@ def test_a_tampered_remote_is_caught_by_the_md5_check(workspace: Workspace, trai
 
 
 def test_the_champion_loads_and_predicts(workspace: Workspace, trained: dict) -> None:
-    from zenops.datagen import training_frame
+    from zenops.app.demo.datagen import training_frame
 
     model = workspace.registry().load_model("loan-default")
     frame = training_frame("loan-default", rows=50, seed=99)

@@ -12,7 +12,7 @@ from scipy.stats import chi2_contingency, ks_2samp
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import r2_score, roc_auc_score
 
-from zenops.datagen import (
+from zenops.app.demo.datagen import (
     DEMAND,
     LOAN,
     MALFORMED_KINDS,
@@ -426,7 +426,7 @@ def test_within_and_beyond_move_their_documented_columns(name: str, moved: set, 
 def test_the_champion_holds_within_and_fails_beyond_until_retrained(name: str) -> None:
     """The example trainer: within the training range the metric holds; beyond it the
     metric drops by more than the 5% refresh threshold, and fresh rows repair it."""
-    from zenops.training import fit, metrics, predict_frame
+    from zenops.services.train.fitting import fit, metrics, predict_frame
 
     spec = _example_spec(name)
     train = training_frame(name, rows=6000, seed=7)

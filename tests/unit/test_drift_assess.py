@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from drift.adapters.nannyml import PerformanceEstimate
 from drift.assess import assess, observe
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance
-from drift.performance import PerformanceEstimate
 from drift.policy import REFRESH, WARN
 from zenops.kernel.config import ModelSpec
 

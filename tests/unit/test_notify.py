@@ -18,7 +18,7 @@ import yaml
 
 from zenops.kernel.config import Notifications, parse_config
 from zenops.kernel.errors import ConfigError
-from zenops.messages import (
+from zenops.services.messages import (
     Escalation,
     Links,
     Message,
@@ -31,7 +31,7 @@ from zenops.messages import (
     mlflow_ui_base,
     prefect_ui_base,
 )
-from zenops.notify import (
+from zenops.services.notify import (
     Delivery,
     Target,
     check_notifications,

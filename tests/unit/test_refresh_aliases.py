@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from registry.models import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from registry.adapters.mlflow import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import promote, restore_aliases, roll_back, validate_thresholds
 from zenops.kernel.errors import NotFoundError, StoreError, ZenopsError
 
 
 class FakeRegistry:
-    """The alias part of :class:`registry.models.MlflowRegistry`; ``fail_on`` breaks one alias write."""
+    """The alias part of :class:`registry.adapters.mlflow.MlflowRegistry`.
+
+    ``fail_on`` breaks one alias write.
+    """
 
     def __init__(self, aliases: dict[str, str], fail_on: str | None = None) -> None:
         self.state = dict(aliases)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from zenops.comparison import (
+from registry.comparison import (
     BootstrapResult,
     PairedTest,
     decide,

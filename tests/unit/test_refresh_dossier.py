@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from zenops.dossier import BuiltFrom, DossierInput, render, shell_blocks
+from zenops.services.refresh.dossier import BuiltFrom, DossierInput, render, shell_blocks
 
 EVIDENCE = [
     {"event": "refresh_requested"},

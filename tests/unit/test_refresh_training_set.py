@@ -9,10 +9,16 @@ import pytest
 import yaml
 
 from registry.lineage import DataVersion, Lineage
+from zenops.app.demo.datagen import DriftSchedule, production_stream, training_frame
 from zenops.kernel.config import PromotionGate, parse_config
-from zenops.datagen import DriftSchedule, production_stream, training_frame
 from zenops.kernel.errors import DataError
-from zenops.refresh import ChampionRef, refresh_spec, refreshed_training_set, split_window, timestamps
+from zenops.services.refresh.steps import (
+    ChampionRef,
+    refresh_spec,
+    refreshed_training_set,
+    split_window,
+    timestamps,
+)
 from zenops.workspace import example_config
 
 MODEL = "loan-default"

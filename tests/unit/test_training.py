@@ -10,7 +10,7 @@ import yaml
 from zenops.kernel.config import parse_config
 from zenops.kernel.errors import ConfigError, DataError, NotFoundError
 from zenops.kernel.tabular import check_training_frame, read_table
-from zenops.training import build_pipeline, split_holdout, train_and_evaluate
+from zenops.services.train.fitting import build_pipeline, split_holdout, train_and_evaluate
 from zenops.workspace import example_config
 
 

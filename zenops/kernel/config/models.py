@@ -113,7 +113,7 @@ class DriftPolicy(_Strict):
 
 
 class PromotionGate(_Strict):
-    """How much better a challenger must be to replace the champion (rules in ``zenops/comparison.py``).
+    """How much better a challenger must be to replace the champion (rules in ``registry/comparison.py``).
 
     - ``margin`` (default 0): the relative improvement of the model's metric the
       challenger must show, e.g. 0.02 = 2% better than the champion.

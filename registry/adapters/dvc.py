@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from registry.git import Git
+from registry.adapters.git import Git
 from registry.lineage import DataVersion
 from zenops.kernel.errors import LineageError, NotFoundError, StoreError
 from zenops.kernel.paths import STATE_DIR, is_uri

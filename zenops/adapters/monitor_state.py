@@ -37,8 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from drift.labels import EXPIRED, MATCHED, WAITING, LabelRow
 from zenops.kernel.errors import StoreError
-from zenops.labels import EXPIRED, MATCHED, WAITING, LabelRow
 
 __all__ = [
     "EXPIRED",
@@ -148,14 +148,14 @@ class MonitorStateStore:
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
-    def leases(self):  # -> zenops.leases.LeaseStore
+    def leases(self):  # -> zenops.adapters.leases.LeaseStore
         """The workspace leases, in the same database."""
-        from zenops.leases import LeaseStore
+        from zenops.adapters.leases import LeaseStore
 
         return LeaseStore(self.engine, self._where())
 
     def _where(self) -> str:
-        from demand.store import mask_url
+        from demand.adapters.sql import mask_url
 
         return mask_url(self.url)
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zenops.datagen.populations import POPULATIONS, demo_model
-from zenops.datagen.stream import (
+from zenops.app.demo.datagen.populations import POPULATIONS, demo_model
+from zenops.app.demo.datagen.stream import (
     MALFORMED,
     MALFORMED_ID_START,
     PRODUCTION_START,

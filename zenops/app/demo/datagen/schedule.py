@@ -4,7 +4,7 @@ A :class:`DriftSchedule` turns a day index (0 = the first production day) into t
 levels: the *covariate* level (how far the feature distributions have moved) and
 the *concept* level (how far the relation between features and target has moved).
 A level of 0 means "as in training"; 1 means the documented full magnitude of each
-population (see :mod:`zenops.datagen.populations`).
+population (see :mod:`zenops.app.demo.datagen.populations`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from zenops.datagen.populations import COVARIATE_KINDS, STANDARD
+from zenops.app.demo.datagen.populations import COVARIATE_KINDS, STANDARD
 from zenops.kernel.errors import ConfigError
 
 
@@ -117,8 +117,8 @@ def describe_schedule(
     first production day (default 2024-07-01); ``days`` is the stream's length, so
     phases after its end are called out as such.
     """
-    from zenops.datagen.populations import MODELS, demo_model
-    from zenops.datagen.stream import PRODUCTION_START
+    from zenops.app.demo.datagen.populations import MODELS, demo_model
+    from zenops.app.demo.datagen.stream import PRODUCTION_START
 
     schedule = schedule if schedule is not None else DriftSchedule()
     start = start or PRODUCTION_START

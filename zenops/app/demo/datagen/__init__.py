@@ -15,10 +15,10 @@ frames, and each model, purpose and day draws from its own independent stream.
 See ``docs/demo-data.md``.
 """
 
-from zenops.datagen.malformed import MALFORMED_KINDS, UNSEEN_SHARE, malformed_batch, write_malformed
-from zenops.datagen.populations import COVARIATE_KINDS, DEMAND, LOAN, MODELS, DemoModel, demo_model
-from zenops.datagen.schedule import DriftSchedule, describe_schedule
-from zenops.datagen.stream import (
+from zenops.app.demo.datagen.malformed import MALFORMED_KINDS, UNSEEN_SHARE, malformed_batch, write_malformed
+from zenops.app.demo.datagen.populations import COVARIATE_KINDS, DEMAND, LOAN, MODELS, DemoModel, demo_model
+from zenops.app.demo.datagen.schedule import DriftSchedule, describe_schedule
+from zenops.app.demo.datagen.stream import (
     PRODUCTION_START,
     TRAINING_START,
     DailyBatch,
@@ -28,7 +28,7 @@ from zenops.datagen.stream import (
     write_frame,
     write_stream,
 )
-from zenops.datagen.wide import Shift, wide_columns, wide_frame
+from zenops.app.demo.datagen.wide import Shift, wide_columns, wide_frame
 
 __all__ = [
     "COVARIATE_KINDS",

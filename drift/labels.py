@@ -8,7 +8,7 @@ model's ``labels.wait``; past that they are reported once. One label counts per
 id: a later label of an id replaces an earlier one, and the replacement is noted.
 
 Pure pandas: the rules of reading and matching, no store. The monitoring state
-(:mod:`zenops.monitor_state`) keeps what was read and what waits.
+(:mod:`zenops.adapters.monitor_state`) keeps what was read and what waits.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the exact training data at its DVC version, md5-checked), adds the labelled
 production rows that arrived since, holds out the most recent labelled window,
 retrains with the champion's trainer, registers the challenger, compares both
 models on the held-out window with the pure statistics of
-:mod:`zenops.comparison`, and then either promotes the challenger (aliases moved,
+:mod:`registry.comparison`, and then either promotes the challenger (aliases moved,
 audit written, ticket closed) or hands the model back to the data scientists with
 a rebuild ticket and a dossier.
 
@@ -44,16 +44,17 @@ import pandas as pd
 
 from demand.tickets import ACTIVE, TicketDraft, incident_key
 from registry import lineage
+from registry.adapters.mlflow import CHALLENGER, CHAMPION, LoggedTraining
+from registry.comparison import decide, paired_bootstrap, paired_test
 from registry.lineage import DataVersion, Lineage
-from registry.models import CHALLENGER, CHAMPION, LoggedTraining
 from registry.promotion import AliasMove, AuditRecord
 from zenops.kernel import clock
-from zenops.comparison import decide, paired_bootstrap, paired_test
 from zenops.kernel.config import ModelSpec, TrainerSpec
-from zenops.dossier import BuiltFrom, DossierInput, render
 from zenops.kernel.errors import DataError, NotFoundError, UsageError
-from zenops.training import PREDICTION, PROBABILITY, TrainingResult, metrics, predict_frame
-from zenops.workspace import STATE_DIR, Workspace
+from zenops.kernel.paths import STATE_DIR
+from zenops.services.refresh.dossier import BuiltFrom, DossierInput, render
+from zenops.services.train.fitting import PREDICTION, PROBABILITY, TrainingResult, metrics, predict_frame
+from zenops.workspace import Workspace
 
 __all__ = [
     "HANDED_BACK",
@@ -289,8 +290,8 @@ def production_rows(
     timestamp, features, target) in time order, and the notes.
     """
     from drift.batches import check_batch
-    from zenops.labels import canonical_ids, read_label_file
-    from zenops.monitoring import pending
+    from drift.labels import canonical_ids, read_label_file
+    from zenops.services.monitor.cycle import pending
 
     notes: list[str] = []
     columns = [spec.id_column, spec.timestamp_column, *spec.features.all]
@@ -431,7 +432,7 @@ def register_challenger(
     ticket: int,
 ) -> LoggedTraining:
     """Log the retrained model with lineage tags plus the version it refreshes; alias ``challenger``."""
-    from zenops.train import record_training
+    from zenops.services.train.steps import record_training
 
     extra = {lineage.REFRESHES: champion.version, lineage.RUN_KIND: "refresh", REFRESH_TICKET: str(ticket)}
     logged = record_training(
@@ -565,7 +566,9 @@ def log_comparison(workspace: Workspace, challenger_run: str, comparison: Compar
             if isinstance(value, int | float) and math.isfinite(value):
                 registry.client.log_metric(challenger_run, key, float(value))
         registry.client.set_tag(
-            challenger_run, "zenops.refresh.decision", PROMOTED if comparison.promote else HANDED_BACK
+            challenger_run,
+            "zenops.refresh.decision",
+            PROMOTED if comparison.promote else HANDED_BACK,
         )
         registry.client.log_dict(challenger_run, comparison.to_dict(), "comparison.json")
 
@@ -619,7 +622,7 @@ def write_promotion_audit(
     before any audit is written, to test that the aliases roll back.
     """
     from registry.promotion import write_audit
-    from zenops.monitoring import crash_point
+    from zenops.services.monitor.cycle import crash_point
 
     crash_point("after-alias-move")
     return write_audit(
@@ -895,7 +898,7 @@ def rollback_markdown(result: dict[str, Any]) -> str:
 
 def refresh_markdown(result: dict[str, Any]) -> str:
     """The Prefect artifact of a refresh: the decision and the comparison table."""
-    from zenops.dossier import comparison_lines
+    from zenops.services.refresh.dossier import comparison_lines
 
     lines = [
         f"# Refresh {result['model']}: {result['decision']}",

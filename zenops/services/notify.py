@@ -14,7 +14,7 @@ An owner or sponsor with an entry of its own uses that entry, even an empty one
 bad one is a :class:`~zenops.kernel.errors.ConfigError` at start rather than a silent gap.
 
 Sending never raises: one Apprise ``notify`` per message, and each URL's outcome
-comes back as a :class:`Delivery`; failures are logged on ``zenops.notify``. A
+comes back as a :class:`Delivery`; failures are logged on ``zenops.services.notify``. A
 notification must never fail the work it reports on. Nothing is sent when no URL
 applies.
 """
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from zenops.kernel.config import CONFIG_FILE, ModelSpec, Notifications, ZenopsConfig
 from zenops.kernel.errors import ConfigError
-from zenops.messages import (
+from zenops.services.messages import (
     BREACHED,
     Escalation,
     Links,

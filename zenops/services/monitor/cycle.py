@@ -2,7 +2,7 @@
 
 Per model, over the production batches not yet seen (name order after the
 watermark): take in the label files not read yet (by id, whatever their names:
-:mod:`zenops.labels`), validate the batch, score it with the champion, measure
+:mod:`drift.labels`), validate the batch, score it with the champion, measure
 drift against the champion's own training data (restored at its DVC version),
 measure quality on the labels that matched scored rows at this step or estimate it
 without them, decide with the pure policy, record (MLflow run, report), open or
@@ -27,20 +27,21 @@ from typing import Any
 
 import pandas as pd
 
+from drift.adapters.evidently import DriftEngine, sample_reference
+from drift.adapters.nannyml import PerformanceEstimate, PerformanceEstimator
 from drift.assess import assess, assess_problems
 from drift.batches import BatchCheck, Problem, check_batch
 from drift.columns import PREDICTION, PROBABILITY
-from drift.engine import DriftEngine, sample_reference
+from drift.labels import TABLE_SUFFIXES, WAITING, LabelFile, Matching, match_labels
 from drift.measurement import DriftMeasurement
 from drift.metrics import MeasuredPerformance, measured_performance
-from drift.performance import PerformanceEstimate, PerformanceEstimator
+from registry.adapters.mlflow import CHAMPION, ModelVersionInfo
 from registry.lineage import Lineage
-from registry.models import CHAMPION, ModelVersionInfo
+from zenops.adapters.monitor_state import Changes, ModelState, MonitorStateStore
 from zenops.kernel import clock
 from zenops.kernel.config import Features, ModelSpec
 from zenops.kernel.errors import DataError, StoreError
-from zenops.labels import TABLE_SUFFIXES, WAITING, LabelFile, Matching, match_labels
-from zenops.monitor_files import (
+from zenops.services.monitor.files import (
     folder_files,
     keep_scored,
     labelled_frame,
@@ -48,7 +49,7 @@ from zenops.monitor_files import (
     take_in,
     unread_files,
 )
-from zenops.monitor_records import (
+from zenops.services.monitor.records import (
     TICKET_VERDICTS,
     BatchOutcome,
     crash_point,
@@ -62,8 +63,7 @@ from zenops.monitor_records import (
     wants_html,
     would_open,
 )
-from zenops.monitor_state import Changes, ModelState, MonitorStateStore
-from zenops.training import predict_frame, split_holdout
+from zenops.services.train.fitting import predict_frame, split_holdout
 from zenops.workspace import Workspace
 
 log = logging.getLogger("zenops.monitor")
@@ -448,9 +448,9 @@ def monitor_leased(
 
     A cycle that finds the lease held by a live holder (another cycle, whatever
     Prefect it runs under) leaves the model to it and says so; a dead holder's lease
-    is cleared with a warning (:mod:`zenops.leases`).
+    is cleared with a warning (:mod:`zenops.adapters.leases`).
     """
-    from zenops.leases import LeaseTaken, leased
+    from zenops.adapters.leases import LeaseTaken, leased
 
     states = MonitorStateStore(workspace.stores.tickets_url)
     try:
@@ -506,4 +506,4 @@ def warm_up() -> None:
         import evidently.presets  # noqa: F401
         import nannyml  # noqa: F401
 
-        from drift.performance import PerformanceEstimator  # noqa: F401
+        from drift.adapters.nannyml import PerformanceEstimator  # noqa: F401

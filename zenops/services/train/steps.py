@@ -13,11 +13,11 @@ import pandas as pd
 
 import zenops
 from registry import lineage
+from registry.adapters.mlflow import CHAMPION, LoggedTraining, log_training
 from registry.lineage import DataVersion, Lineage
-from registry.models import CHAMPION, LoggedTraining, log_training
 from zenops.kernel.config import CONFIG_FILE, ModelSpec
 from zenops.kernel.tabular import check_training_frame, read_table
-from zenops.training import TrainingResult, train_and_evaluate
+from zenops.services.train.fitting import TrainingResult, train_and_evaluate
 from zenops.workspace import Workspace
 
 

@@ -3,7 +3,7 @@
 Pure functions only (no Prefect, MLflow or Apprise): each turns what a flow already
 knows (a batch outcome, a refresh result, an SLA escalation, a failed flow run)
 into a :class:`Message` with a short title and a markdown body. The adapter in
-:mod:`zenops.notify` decides who receives it and sends it.
+:mod:`zenops.services.notify` decides who receives it and sends it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from zenops.datagen.stream import WIDE, derived_rng
+from zenops.app.demo.datagen.stream import WIDE, derived_rng
 from zenops.kernel.errors import UsageError
 
 _SHAPE_SEED = 20_240_701

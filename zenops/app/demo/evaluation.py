@@ -4,7 +4,7 @@
 :func:`drift.policy.decide`:
 
 - **No drift**: every batch is drawn from the same distribution as the reference
-  (:func:`zenops.datagen.wide_frame`, numerical and categorical features, plus a
+  (:func:`zenops.app.demo.datagen.wide_frame`, numerical and categorical features, plus a
   synthetic model score). Any ``refresh`` or ``rebuild`` is a false alarm; the
   ``warn`` rate is reported too. Batches are chained as in production (the drift
   streak carries over), with a fresh reference every ``cycles_per_reference`` cycles.
@@ -37,13 +37,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drift.adapters.evidently import DriftEngine
 from drift.assess import assess
 from drift.columns import PROBABILITY
-from drift.engine import DriftEngine
 from drift.policy import REBUILD, REFRESH, SEVERITY, WARN
 from drift.stattests import ScipyDriftEngine
+from zenops.app.demo.datagen import Shift, wide_columns, wide_frame
 from zenops.kernel.config import DriftPolicy, ModelSpec
-from zenops.datagen import Shift, wide_columns, wide_frame
 
 __all__ = [
     "DetectionResult",

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from registry import lineage
-from registry.models import CHAMPION
+from registry.adapters.mlflow import CHAMPION
 from zenops.workspace import Workspace
 
 
 def workspace_status(workspace: Workspace) -> dict[str, Any]:
     """Per model: aliases, the champion's version, data version and metric, last verdict, open tickets."""
     from demand.tickets import ACTIVE
-    from zenops.monitor_state import MonitorStateStore
+    from zenops.adapters.monitor_state import MonitorStateStore
 
     registry = workspace.registry()
     states = {state.model: state for state in MonitorStateStore(workspace.stores.tickets_url).all()}

@@ -39,14 +39,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 class State:
     workspace: str | None = None
-    redirect: Any = None  # zenops.logfile.Redirect while the libraries' output goes to the log file
+    redirect: Any = None  # zenops.app.logfile.Redirect while the libraries' output goes to the log file
 
 
 state = State()
 
 
 # Commands that run Prefect flows: without PREFECT_API_URL they get a temporary
-# Prefect server that ends with the command (zenops.temporary_server).
+# Prefect server that ends with the command (zenops.app.temporary_server).
 FLOW_COMMANDS = frozenset({"train", "monitor", "refresh", "rollback", "plan", "sla-watch", "demo"})
 
 
@@ -68,16 +68,16 @@ def _root(
 ) -> None:
     state.workspace = workspace
     if not verbose and state.redirect is None:
-        from zenops.logfile import redirect_stderr
+        from zenops.app.logfile import redirect_stderr
 
         state.redirect = redirect_stderr(_workspace().root)
         if state.redirect is not None:
             err.file = state.redirect.stderr
-    from zenops.logfile import show_operator_warnings
+    from zenops.app.logfile import show_operator_warnings
 
     show_operator_warnings(state.redirect.stderr if state.redirect is not None else sys.stderr)
     if ctx.invoked_subcommand in FLOW_COMMANDS:
-        from zenops.temporary_server import prefect_api
+        from zenops.app.temporary_server import prefect_api
 
         ctx.with_resource(prefect_api())
 
@@ -89,8 +89,11 @@ def _workspace():
 
 
 def _checked(models: list[str] | None = None, **checks: Any):
-    """The workspace, once every check the command needs has passed (see :func:`zenops.preflight.check`)."""
-    from zenops.preflight import check
+    """The workspace, once every check the command needs has passed.
+
+    See :func:`zenops.app.preflight.check`.
+    """
+    from zenops.app.preflight import check
 
     ws = _workspace()
     check(ws, models, **checks)
@@ -144,7 +147,7 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Version the training data, train, log lineage, register; the first version becomes champion."""
-    from zenops.train import load_training_frame
+    from zenops.services.train.steps import load_training_frame
 
     ws = _checked([model], training="required", tickets=False)
     load_training_frame(ws, ws.config.model(model))  # bad data fails here, before any flow runs
@@ -255,7 +258,7 @@ def rollback(
 @app.command()
 def status(as_json: JsonOption = False) -> None:
     """Models, champion versions and their data versions."""
-    from zenops.status import workspace_status
+    from zenops.services.status import workspace_status
 
     report = workspace_status(_checked(training="skip"))
 
@@ -317,7 +320,7 @@ def tickets_list(
     as_json: JsonOption = False,
 ) -> None:
     """The demand queue, by priority."""
-    from zenops.planning import done_assets, ticket_row
+    from zenops.services.plan import done_assets, ticket_row
 
     ws = _checked(uses_models=False, tracking=False)
     store = ws.ticket_store()
@@ -335,7 +338,7 @@ def tickets_show(
     """One ticket: its fields, evidence, priority breakdown and history."""
     from demand.priority import score
     from zenops.kernel import clock
-    from zenops.planning import done_assets
+    from zenops.services.plan import done_assets
 
     ws = _checked(uses_models=False, tracking=False)
     store = ws.ticket_store()
@@ -544,7 +547,7 @@ def serve() -> None:
     from flows.concurrency import all_limits, ensure_limits
     from flows.deployments import definitions, runner_deployments
     from zenops.kernel.errors import UsageError
-    from zenops.notify import check_notifications
+    from zenops.services.notify import check_notifications
 
     ws = _checked()
     config = ws.config
@@ -591,7 +594,7 @@ def server(
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
 ) -> None:
     """Start a Prefect server and an MLflow tracking server over the workspace's stores."""
-    from zenops.servers import run_until_stopped, start_servers
+    from zenops.app.servers import run_until_stopped, start_servers
 
     ws = _workspace().require()
     servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
@@ -613,7 +616,7 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """The whole story on embedded defaults, end to end, in a fresh folder."""
-    from zenops.demo import run_demo
+    from zenops.app.demo.story import run_demo
 
     summary = run_demo(directory, console=err if as_json else out)
     if as_json:

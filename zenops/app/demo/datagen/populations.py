@@ -30,7 +30,7 @@ from zenops.kernel.errors import ConfigError, NotFoundError
 
 STANDARD, WITHIN, BEYOND = "standard", "within", "beyond"
 COVARIATE_KINDS = (STANDARD, WITHIN, BEYOND)
-"""The covariate shifts a population can be given; see :class:`~zenops.datagen.DriftSchedule`."""
+"""The covariate shifts a population can be given; see :class:`~zenops.app.demo.datagen.DriftSchedule`."""
 
 REGIONS = ("north", "south", "east", "west")
 PURPOSES = ("car", "home", "education", "business", "debt_consolidation")

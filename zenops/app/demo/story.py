@@ -35,7 +35,7 @@ STREAM_DAYS = 30
 ROWS_PER_DAY = 600
 MARKER = ".zenops/demo-workspace"
 SHIFTS = {"loan-default": "beyond", "demand-forecast": "within"}
-"""Each model's covariate shift (:class:`~zenops.datagen.DriftSchedule` ``covariate_kind``)."""
+"""Each model's covariate shift (:class:`~zenops.app.demo.datagen.DriftSchedule` ``covariate_kind``)."""
 
 
 def prepare_folder(directory: str | Path) -> Path:
@@ -81,7 +81,7 @@ class Story:
 def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     """Run the demo story in ``directory`` and return its summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from zenops.datagen import describe_schedule, training_frame
+    from zenops.app.demo.datagen import describe_schedule, training_frame
     from zenops.init import init_workspace
     from zenops.workspace import Workspace
 
@@ -161,14 +161,14 @@ MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch
 
 def schedule(model: str) -> Any:
     """The demo's drift schedule for ``model``: the default days, its own covariate shift."""
-    from zenops.datagen import DriftSchedule
+    from zenops.app.demo.datagen import DriftSchedule
 
     return DriftSchedule(covariate_kind=SHIFTS[model])
 
 
 def demo_stream(model: str) -> list[Any]:
     """The seeded production days of ``model``, drifting as :func:`schedule` says."""
-    from zenops.datagen import production_stream
+    from zenops.app.demo.datagen import production_stream
 
     return production_stream(
         model, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED, schedule=schedule(model)
@@ -192,7 +192,7 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
     from datetime import datetime, time, timedelta
 
     from flows.monitor import run_cycle
-    from zenops.datagen import write_malformed, write_stream
+    from zenops.app.demo.datagen import write_malformed, write_stream
 
     config = workspace.config
     # The malformed day replaces a batch, so that day's rows and their labels never arrive.
@@ -313,7 +313,7 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
 
     from demand.tickets import TicketDraft, new_ticket
     from flows.plan import run_plan
-    from zenops.cli import render_plan
+    from zenops.app.cli import render_plan
 
     config = workspace.config
     store = workspace.ticket_store()

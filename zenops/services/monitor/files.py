@@ -2,7 +2,7 @@
 
 - Label files are read once each (again when their bytes change), whatever their
   names, and checked against the champion's training classes
-  (:func:`zenops.labels.read_label_file`).
+  (:func:`drift.labels.read_label_file`).
 - A file of the batches or labels folder that is neither CSV nor Parquet is
   reported once (hidden files such as ``.gitkeep`` are left out).
 - Scored rows of every batch are kept under ``.zenops/monitor/MODEL/scored`` so that
@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
+from drift.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, digest, read_label_file
+from zenops.adapters.monitor_state import FileRecord
 from zenops.kernel.config import ModelSpec
-from zenops.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, digest, read_label_file
-from zenops.monitor_state import FileRecord
-from zenops.workspace import STATE_DIR, Workspace
+from zenops.kernel.paths import STATE_DIR
+from zenops.workspace import Workspace
 
 __all__ = [
     "BATCHES",

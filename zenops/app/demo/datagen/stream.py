@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zenops.datagen.populations import POPULATIONS, DemoModel, demo_model
-from zenops.datagen.schedule import DriftSchedule
+from zenops.app.demo.datagen.populations import POPULATIONS, DemoModel, demo_model
+from zenops.app.demo.datagen.schedule import DriftSchedule
 from zenops.kernel.errors import UsageError
 
 TRAINING_START = date(2024, 1, 1)

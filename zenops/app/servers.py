@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zenops.kernel.errors import StoreError, UsageError
-from zenops.workspace import STATE_DIR, StoreUrls, Workspace
+from zenops.kernel.paths import STATE_DIR
+from zenops.workspace import StoreUrls, Workspace
 
 HOST = "127.0.0.1"
 PREFECT_PORT = 4200

@@ -1,0 +1,1 @@
+"""Adapters of the demand core: the SQL ticket store."""

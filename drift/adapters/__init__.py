@@ -1,0 +1,1 @@
+"""Adapters of the drift core: Evidently (drift reports) and NannyML (label-free estimates)."""

@@ -1,0 +1,1 @@
+"""Adapters of the registry core: MLflow (models, runs, aliases), DVC (data versions), git."""

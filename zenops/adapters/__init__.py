@@ -1,0 +1,1 @@
+"""Adapters of the workspace database beyond tickets: monitoring state and leases."""

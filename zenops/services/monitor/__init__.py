@@ -1,0 +1,1 @@
+"""The monitoring cycle: intake of new batch and label files, measurement, verdict, records."""

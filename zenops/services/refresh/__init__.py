@@ -1,0 +1,1 @@
+"""Refresh: re-hydrate what the champion was built from, retrain, compare, promote or hand back."""

@@ -1,0 +1,1 @@
+"""Training: fit the trainer a spec names, version its data, record its lineage, register it."""
