@@ -204,9 +204,9 @@ def bare_evidently(workspace: Any, batches: dict[str, Any]) -> float:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from drift.adapters.evidently import sample_reference
-    from registry.adapters.mlflow import CHAMPION
+    from drift.measurement import sample_reference
     from registry.lineage import Lineage
+    from registry.versions import CHAMPION
 
     total = 0.0
     registry, store = workspace.registry(), workspace.data_store()

@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policy_report import report  # noqa: E402
 from policy_world import CATEGORICAL, NUMERICAL, Batch, Truth, World, fit_world, stream  # noqa: E402
 
-from drift.adapters.evidently import sample_reference  # noqa: E402
 from drift.assess import assess  # noqa: E402
+from drift.measurement import sample_reference
 from drift.policy import DATA_QUALITY, REBUILD, REFRESH, SEVERITY, WARN  # noqa: E402
 from zenops.kernel.config import DriftPolicy  # noqa: E402
 

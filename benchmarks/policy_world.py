@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drift.adapters.nannyml import PerformanceEstimate, PerformanceEstimator
+from drift.adapters.nannyml import PerformanceEstimator
 from drift.columns import PREDICTION, PROBABILITY
+from drift.estimates import PerformanceEstimate
 from drift.measurement import DriftMeasurement
 from drift.metrics import MeasuredPerformance, measured_performance, metric_value
 from drift.stattests import ScipyDriftEngine

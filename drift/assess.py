@@ -19,8 +19,8 @@ noise of the holdout's own measurement.
 
 from __future__ import annotations
 
-from drift.adapters.nannyml import PerformanceEstimate
 from drift.batches import BatchCheck
+from drift.estimates import PerformanceEstimate
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance, higher_is_better
 from drift.policy import ColumnTest, Observation, PerformanceReading, Verdict, decide

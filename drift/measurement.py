@@ -10,12 +10,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import pandas as pd
 
 from drift.metrics import MeasuredPerformance
+from zenops.kernel.config import ModelSpec
 
 __all__ = [
     "ColumnDrift",
+    "DriftEngine",
     "DriftMeasurement",
     "HtmlWriter",
 ]
@@ -119,3 +123,32 @@ def _finite(value: float | None) -> float | None:
     if value is None or math.isnan(value):
         return None
     return float(value)
+
+
+class DriftEngine(Protocol):
+    """Measures drift of one batch against the champion's reference rows."""
+
+    name: str
+
+    def measure(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        spec: ModelSpec,
+        *,
+        labelled: pd.DataFrame | None = None,
+    ) -> DriftMeasurement:
+        """Compare ``current`` with ``reference`` (and measure quality on ``labelled``)."""
+        ...
+
+
+def sample_reference(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """At most ``spec.drift.reference_sample`` rows of ``frame``, sampled with ``spec.seed``.
+
+    The same training data and spec always give the same sample, so a verdict can be
+    reproduced.
+    """
+    limit = spec.drift.reference_sample
+    if len(frame) <= limit:
+        return frame
+    return frame.sample(n=limit, random_state=spec.seed).sort_index()

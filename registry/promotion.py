@@ -30,7 +30,8 @@ from datetime import datetime
 from typing import Any
 
 from registry import lineage
-from registry.adapters.mlflow import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, MlflowRegistry, experiment_name
+from registry.adapters.mlflow import MlflowRegistry
+from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, experiment_name
 from zenops.kernel.errors import NotFoundError, ZenopsError
 
 ZENOPS_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)

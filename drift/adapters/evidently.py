@@ -23,13 +23,13 @@ import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY, prediction_column
-from drift.measurement import ColumnDrift, DriftMeasurement
+from drift.measurement import ColumnDrift, DriftMeasurement, sample_reference
 from drift.metrics import measured_performance
 from drift.stattests import (
     CATEGORICAL,
@@ -45,9 +45,7 @@ from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
 
 __all__ = [
-    "DriftEngine",
     "EvidentlyEngine",
-    "sample_reference",
 ]
 
 if TYPE_CHECKING:
@@ -55,35 +53,6 @@ if TYPE_CHECKING:
 
 _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 log = logging.getLogger(__name__)
-
-
-class DriftEngine(Protocol):
-    """Measures drift of one batch against the champion's reference rows."""
-
-    name: str
-
-    def measure(
-        self,
-        reference: pd.DataFrame,
-        current: pd.DataFrame,
-        spec: ModelSpec,
-        *,
-        labelled: pd.DataFrame | None = None,
-    ) -> DriftMeasurement:
-        """Compare ``current`` with ``reference`` (and measure quality on ``labelled``)."""
-        ...
-
-
-def sample_reference(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """At most ``spec.drift.reference_sample`` rows of ``frame``, sampled with ``spec.seed``.
-
-    The same training data and spec always give the same sample, so a verdict can be
-    reproduced.
-    """
-    limit = spec.drift.reference_sample
-    if len(frame) <= limit:
-        return frame
-    return frame.sample(n=limit, random_state=spec.seed).sort_index()
 
 
 class EvidentlyEngine:

@@ -45,13 +45,14 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
+from drift.estimates import CBPE_METRICS, DLE_METRICS, PerformanceEstimate, estimation_method
 from drift.metrics import metric_value
 from drift.trust import (
     CalibrationCheck,
@@ -79,45 +80,9 @@ __all__ = [
     "estimation_method",
 ]
 
-CBPE_METRICS = ("roc_auc", "accuracy", "f1")
-DLE_METRICS = ("rmse", "mae")
 _TRUE, _PRED, _PROBA = "__y_true", "__y_pred", "__y_proba"
 #: Folds of the fit-time check: each fold is estimated by an estimator fitted on the others.
 CHECK_FOLDS = 5
-
-
-@dataclass(frozen=True)
-class PerformanceEstimate:
-    """The model's metric estimated on a batch without labels.
-
-    ``lower``/``upper`` are NannyML's confidence band (± 3 sampling errors);
-    ``standard_error`` is its sampling error for a batch of this size.
-    ``trusted`` is False when the estimate should not decide a verdict (the
-    estimator failed its calibration check on the reference, or the batch lies
-    outside the reference's support); ``distrust`` then says why, in one line.
-    """
-
-    metric: str
-    value: float
-    lower: float | None
-    upper: float | None
-    standard_error: float | None
-    method: str
-    rows: int
-    trusted: bool = True
-    distrust: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready figures."""
-        return asdict(self)
-
-
-def estimation_method(spec: ModelSpec, classes: int = 2) -> str | None:
-    """``CBPE`` or ``DLE`` when the model's metric can be estimated, else None."""
-    metric = spec.metric_name
-    if spec.task == "classification":
-        return "CBPE" if metric in CBPE_METRICS and classes <= 2 else None
-    return "DLE" if metric in DLE_METRICS else None
 
 
 class PerformanceEstimator:

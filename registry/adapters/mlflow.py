@@ -12,38 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from registry.versions import (
+    CHAMPION,
+    ModelVersionInfo,
+    experiment_name,
+)
 from zenops.kernel.errors import NotFoundError, StoreError
 from zenops.kernel.paths import is_uri
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-PREVIOUS_CHAMPION = "previous-champion"
-
-
-@dataclass(frozen=True)
-class ModelVersionInfo:
-    """A registered model version with the run it came from."""
-
-    model: str
-    version: str
-    run_id: str
-    aliases: tuple[str, ...]
-    tags: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.model}/{self.version}"
-
-
-def experiment_name(model: str) -> str:
-    return f"zenops/{model}"
-
 
 #: MLflow's HTTP client settings zenops starts from, unless the environment sets them:
 #: a request to a tracking server is retried twice, not MLflow's seven times over about
@@ -319,16 +297,6 @@ def _alias_missing(error: Exception, alias: str) -> bool:
         and "alias" in message
         and "not found" in message
     )
-
-
-@dataclass(frozen=True)
-class LoggedTraining:
-    """What a logged and registered training run produced."""
-
-    model: str
-    version: str
-    run_id: str
-    alias: str | None
 
 
 def pip_requirements() -> list[str]:

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drift.adapters.evidently import EvidentlyEngine, sample_reference
+from drift.adapters.evidently import EvidentlyEngine
 from drift.assess import assess
+from drift.measurement import sample_reference
 from drift.policy import OK, REFRESH, WARN
 from drift.stattests import CHI2_HOMOGENEITY, KS, ScipyDriftEngine, chisquare_test
 from zenops.kernel.config import ModelSpec

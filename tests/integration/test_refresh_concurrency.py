@@ -10,8 +10,8 @@ import pytest
 
 from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
 from flows.refresh import refresh_model
-from registry.adapters.mlflow import CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import audit_trail
+from registry.versions import CHAMPION, PREVIOUS_CHAMPION
 from tests.integration.test_refresh_flow import MODEL, drifted_workspace, open_refresh_ticket, versions
 from zenops.kernel.errors import StoreError, ZenopsError
 from zenops.workspace import Workspace

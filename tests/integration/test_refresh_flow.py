@@ -20,8 +20,8 @@ import yaml
 from flows.refresh import TRAINING_LIMIT, refresh_limit, refresh_model, rollback_flow, rollback_model
 from flows.train import train_model
 from registry import lineage
-from registry.adapters.mlflow import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from registry.promotion import CHAMPION_ACTION, CHAMPION_REPLACED, CHAMPION_TICKET, audit_trail
+from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from tests.integration.conftest import write_training_data
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError

@@ -11,8 +11,8 @@ import pytest
 
 from flows.train import train_model
 from registry import lineage
-from registry.adapters.mlflow import CHAMPION
 from registry.lineage import DataVersion
+from registry.versions import CHAMPION
 from zenops.kernel.errors import LineageError
 from zenops.workspace import Workspace
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drift.adapters.nannyml import PerformanceEstimate
 from drift.assess import assess, observe
+from drift.estimates import PerformanceEstimate
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance
 from drift.policy import REFRESH, WARN

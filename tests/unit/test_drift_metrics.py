@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, mean_squared_error, roc_auc_score
 
-from drift.adapters.nannyml import PerformanceEstimate, estimation_method
 from drift.assess import assess, assess_problems, observe
 from drift.batches import check_frame
+from drift.estimates import PerformanceEstimate, estimation_method
 from drift.measurement import ColumnDrift, DriftMeasurement
 from drift.metrics import MeasuredPerformance, higher_is_better, measured_performance
 from drift.policy import DATA_QUALITY, REBUILD, REFRESH, WARN

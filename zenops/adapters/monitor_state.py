@@ -18,7 +18,6 @@ re-reads its label files) instead of skipping it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,15 +38,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from drift.labels import EXPIRED, MATCHED, WAITING, LabelRow
 from zenops.kernel.errors import StoreError
+from zenops.ports import Changes, FileRecord, ModelState
 
 __all__ = [
     "EXPIRED",
     "MATCHED",
     "WAITING",
-    "Changes",
-    "FileRecord",
     "LabelRow",
-    "ModelState",
     "MonitorStateStore",
 ]
 
@@ -92,42 +89,6 @@ label_table = Table(
 )
 
 _CHUNK = 500
-
-
-@dataclass(frozen=True)
-class ModelState:
-    """Where monitoring of one model stands."""
-
-    model: str
-    last_batch: str | None = None
-    last_labels: str | None = None
-    drift_streak: int = 0
-    last_verdict: str | None = None
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """A file of the batches or labels folder that monitoring has handled.
-
-    ``status``: ``read`` (a label file whose rows were taken), ``refused`` (a label
-    file with a problem, ``note`` says which) or ``ignored`` (a file monitoring does
-    not read, reported once).
-    """
-
-    folder: str
-    name: str
-    digest: str | None
-    status: str
-    rows: int | None = None
-    note: str | None = None
-
-
-@dataclass
-class Changes:
-    """What one processed batch adds to the state, stored with its watermark."""
-
-    files: list[FileRecord] = field(default_factory=list)
-    labels: list[LabelRow] = field(default_factory=list)
 
 
 def _engine(url: str) -> Engine:

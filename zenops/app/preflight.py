@@ -141,7 +141,7 @@ def check_training_columns(workspace: Workspace, spec: ModelSpec, required: bool
 
 def check_champions(workspace: Workspace, specs: list[ModelSpec], previous: bool = False) -> None:
     """Each model has a champion (and, with ``previous``, a previous champion) in the tracking store."""
-    from registry.adapters.mlflow import CHAMPION, PREVIOUS_CHAMPION
+    from registry.versions import CHAMPION, PREVIOUS_CHAMPION
 
     registry = workspace.registry()
     name, value = setting(workspace, "tracking_uri")

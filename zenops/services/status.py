@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry import lineage
-from registry.adapters.mlflow import CHAMPION
+from registry.versions import CHAMPION
 from zenops.workspace import Workspace
 
 

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drift.adapters.evidently import DriftEngine
 from drift.assess import assess
 from drift.columns import PROBABILITY
+from drift.measurement import DriftEngine
 from drift.policy import REBUILD, REFRESH, SEVERITY, WARN
 from drift.stattests import ScipyDriftEngine
 from zenops.app.demo.datagen import Shift, wide_columns, wide_frame

@@ -27,20 +27,21 @@ from typing import Any
 
 import pandas as pd
 
-from drift.adapters.evidently import DriftEngine, sample_reference
-from drift.adapters.nannyml import PerformanceEstimate, PerformanceEstimator
+from drift.adapters.nannyml import PerformanceEstimator
 from drift.assess import assess, assess_problems
 from drift.batches import BatchCheck, Problem, check_batch
 from drift.columns import PREDICTION, PROBABILITY
+from drift.estimates import PerformanceEstimate
 from drift.labels import TABLE_SUFFIXES, WAITING, LabelFile, Matching, match_labels
-from drift.measurement import DriftMeasurement
+from drift.measurement import DriftEngine, DriftMeasurement, sample_reference
 from drift.metrics import MeasuredPerformance, measured_performance
-from registry.adapters.mlflow import CHAMPION, ModelVersionInfo
 from registry.lineage import Lineage
-from zenops.adapters.monitor_state import Changes, ModelState, MonitorStateStore
+from registry.versions import CHAMPION, ModelVersionInfo
+from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.kernel import clock
 from zenops.kernel.config import Features, ModelSpec
 from zenops.kernel.errors import DataError, StoreError
+from zenops.ports import Changes, ModelState
 from zenops.services.monitor.files import (
     folder_files,
     keep_scored,

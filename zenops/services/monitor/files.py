@@ -19,9 +19,9 @@ import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY
 from drift.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, digest, read_label_file
-from zenops.adapters.monitor_state import FileRecord
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.paths import STATE_DIR
+from zenops.ports import FileRecord
 from zenops.workspace import Workspace
 
 __all__ = [

@@ -44,10 +44,10 @@ import pandas as pd
 
 from demand.tickets import ACTIVE, TicketDraft, incident_key
 from registry import lineage
-from registry.adapters.mlflow import CHALLENGER, CHAMPION, LoggedTraining
 from registry.comparison import decide, paired_bootstrap, paired_test
 from registry.lineage import DataVersion, Lineage
 from registry.promotion import AliasMove, AuditRecord
+from registry.versions import CHALLENGER, CHAMPION, LoggedTraining
 from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec, TrainerSpec
 from zenops.kernel.errors import DataError, NotFoundError, UsageError

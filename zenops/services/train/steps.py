@@ -13,8 +13,9 @@ import pandas as pd
 
 import zenops
 from registry import lineage
-from registry.adapters.mlflow import CHAMPION, LoggedTraining, log_training
+from registry.adapters.mlflow import log_training
 from registry.lineage import DataVersion, Lineage
+from registry.versions import CHAMPION, LoggedTraining
 from zenops.kernel.config import CONFIG_FILE, ModelSpec
 from zenops.kernel.tabular import check_training_frame, read_table
 from zenops.services.train.fitting import TrainingResult, train_and_evaluate

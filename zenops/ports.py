@@ -1,0 +1,149 @@
+"""The ports: small Protocols between the services and the outside systems.
+
+A service takes these, never a concrete client; :mod:`zenops.bootstrap` builds the one
+adapter of each per process or flow run, and the unit tests give the services fakes
+(``tests/fakes.py``) that keep their state in memory. Each adapter is named by its
+system:
+
+========================  ==========================================  =================================
+port                      adapter                                     system
+========================  ==========================================  =================================
+:class:`ModelRegistry`    :class:`registry.adapters.mlflow.MlflowRegistry`    MLflow tracking + registry
+:class:`DataStore`        :class:`registry.adapters.dvc.DvcDataStore`         DVC + git
+:class:`MonitorState`     :class:`zenops.adapters.monitor_state.MonitorStateStore`  SQLAlchemy
+:class:`TicketRepository` :class:`demand.adapters.sql.SqlTicketRepository`    SQLAlchemy
+:class:`DriftEngine`      :class:`drift.adapters.evidently.EvidentlyEngine`   Evidently
+:class:`EventBus`         :class:`zenops.adapters.prefect_events.PrefectEvents`  Prefect events
+:class:`Notifier`         :class:`zenops.services.notify.AppriseSender`       Apprise
+========================  ==========================================  =================================
+
+The value types that cross the monitoring-state port live here too; those of the
+registry are in :mod:`registry.versions` and :mod:`registry.lineage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from demand.repository import TicketRepository
+from drift.labels import LabelRow
+from drift.measurement import DriftEngine
+from registry.lineage import DataVersion
+from registry.versions import ModelVersionInfo
+
+__all__ = [
+    "Changes",
+    "DataStore",
+    "DriftEngine",
+    "EventBus",
+    "FileRecord",
+    "ModelRegistry",
+    "ModelState",
+    "MonitorState",
+    "Notifier",
+    "TicketRepository",
+]
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Where monitoring of one model stands."""
+
+    model: str
+    last_batch: str | None = None
+    last_labels: str | None = None
+    drift_streak: int = 0
+    last_verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file of the batches or labels folder that monitoring has handled.
+
+    ``status``: ``read`` (a label file whose rows were taken), ``refused`` (a label
+    file with a problem, ``note`` says which) or ``ignored`` (a file monitoring does
+    not read, reported once).
+    """
+
+    folder: str
+    name: str
+    digest: str | None
+    status: str
+    rows: int | None = None
+    note: str | None = None
+
+
+@dataclass
+class Changes:
+    """What one processed batch adds to the state, stored with its watermark."""
+
+    files: list[FileRecord] = field(default_factory=list)
+    labels: list[LabelRow] = field(default_factory=list)
+
+
+class ModelRegistry(Protocol):
+    """Registered models, their versions and aliases, and the runs they came from."""
+
+    def ensure_experiment(self, model: str) -> str: ...
+    def start_run(self, model: str, run_name: str, tags: dict[str, str]) -> AbstractContextManager[Any]: ...
+    def runs_tagged(self, model: str, tags: dict[str, str]) -> list[str]: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str: ...
+    def is_registered(self, model: str) -> bool: ...
+    def alias(self, model: str, alias: str) -> ModelVersionInfo | None: ...
+    def aliases(self, model: str) -> dict[str, str]: ...
+    def set_alias(self, model: str, alias: str, version: str) -> None: ...
+    def delete_alias(self, model: str, alias: str) -> None: ...
+    def version(self, model: str, version: str) -> ModelVersionInfo: ...
+    def version_tags(self, model: str, version: str) -> dict[str, str]: ...
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None: ...
+    def delete_version_tag(self, model: str, version: str, key: str) -> None: ...
+    def load_model(self, model: str, alias: str = ...) -> Any: ...
+    def load_version(self, model: str, version: str) -> Any: ...
+
+
+class DataStore(Protocol):
+    """Versioned training data: snapshot a file, read back exactly one version."""
+
+    def init(self) -> None: ...
+    def snapshot(self, path: str, message: str) -> DataVersion: ...
+    def committed_version(self, path: str) -> DataVersion: ...
+    def pointer_md5(self, pointer: str) -> str: ...
+    def read_bytes(self, version: DataVersion) -> bytes: ...
+    def read_frame(self, version: DataVersion) -> Any: ...
+    def remote_problem(self) -> str | None: ...
+
+
+class Leases(Protocol):
+    """Named, expiring locks in the workspace database (one monitor per model)."""
+
+    def current(self, name: str) -> Any: ...
+    def acquire(self, name: str, holder: str, ttl: float) -> Any: ...
+
+
+class MonitorState(Protocol):
+    """Per model: the watermark, the drift streak, files handled and label rows."""
+
+    def get(self, model: str) -> ModelState: ...
+    def all(self) -> list[ModelState]: ...
+    def files(self, model: str) -> dict[tuple[str, str], FileRecord]: ...
+    def labels(
+        self, model: str, *, ids: Sequence[str] | None = None, status: str | None = None
+    ) -> list[LabelRow]: ...
+    def advance(self, state: ModelState, changes: Changes | None = None) -> None: ...
+    def leases(self) -> Leases: ...
+
+
+class EventBus(Protocol):
+    """Events other automations react to (Prefect events in production)."""
+
+    def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None: ...
+
+
+class Notifier(Protocol):
+    """Sends one message to resolved targets and says what became of each."""
+
+    def send(self, message: Any, targets: Sequence[Any]) -> list[Any]: ...
