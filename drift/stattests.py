@@ -12,8 +12,8 @@ Both are p-value tests, so the policy can correct them for multiple testing:
   when there is no drift (×1.5 for 5,000 rows against 10,000), which made one
   no-drift batch in fourteen flag a column at ``alpha=0.01`` with ten categorical
   columns. The homogeneity test accounts for the reference's own sampling noise.
-  :func:`register_with_evidently` adds it to Evidently's registry of tests so that
-  the report shows the same p-values.
+  :func:`drift.adapters.evidently.register_with_evidently` adds it to Evidently's registry of
+  tests so that the report shows the same p-values.
 
 Each test also gives an effect size: the KS statistic (largest gap between the two
 empirical distribution functions) for numerical columns and the total variation
@@ -29,7 +29,6 @@ and as a stand-in engine in tests.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ __all__ = [
     "mask_unseen",
     "method_for",
     "prediction_kind",
-    "register_with_evidently",
 ]
 
 KS = "ks"
@@ -123,30 +121,6 @@ def column_test(kind: str, reference: pd.Series, current: pd.Series) -> DriftTes
 def method_for(kind: str) -> str:
     """The method name (as Evidently's registry knows it) for a column of ``kind``."""
     return KS if kind == NUMERICAL else CHI2_HOMOGENEITY
-
-
-@functools.cache
-def register_with_evidently() -> None:
-    """Add ``chi2_homogeneity`` to Evidently's registry of drift tests (once per process).
-
-    Evidently documents custom tests as a ``StatTest`` registered with
-    ``register_stattest``; the report then runs :func:`chisquare_test` for
-    categorical columns and shows its p-value.
-    """
-    from evidently.legacy.calculations.stattests import StatTest, register_stattest
-    from evidently.legacy.core import ColumnType
-
-    def run(reference: pd.Series, current: pd.Series, feature_type: object, threshold: float):
-        p_value = chisquare_test(reference, current).p_value
-        return p_value, bool(p_value < threshold)
-
-    test = StatTest(
-        name=CHI2_HOMOGENEITY,
-        display_name="chi-square homogeneity p_value",
-        allowed_feature_types=[ColumnType.Categorical],
-        default_threshold=0.05,
-    )
-    register_stattest(test, default_impl=run)
 
 
 def feature_kinds(spec: ModelSpec) -> dict[str, str]:

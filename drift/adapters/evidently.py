@@ -18,6 +18,7 @@ the verdict's. Evidently is imported only when a measurement is made.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -33,13 +34,14 @@ from drift.measurement import ColumnDrift, DriftMeasurement, sample_reference
 from drift.metrics import measured_performance
 from drift.stattests import (
     CATEGORICAL,
+    CHI2_HOMOGENEITY,
     NUMERICAL,
+    chisquare_test,
     column_test,
     feature_kinds,
     mask_unseen,
     method_for,
     prediction_kind,
-    register_with_evidently,
 )
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
@@ -376,3 +378,27 @@ def _html_writer(drift_snapshot: Any, summary: Callable[[], Any | None], quality
         return written
 
     return write
+
+
+@functools.cache
+def register_with_evidently() -> None:
+    """Add ``chi2_homogeneity`` to Evidently's registry of drift tests (once per process).
+
+    Evidently documents custom tests as a ``StatTest`` registered with
+    ``register_stattest``; the report then runs :func:`chisquare_test` for
+    categorical columns and shows its p-value.
+    """
+    from evidently.legacy.calculations.stattests import StatTest, register_stattest
+    from evidently.legacy.core import ColumnType
+
+    def run(reference: pd.Series, current: pd.Series, feature_type: object, threshold: float):
+        p_value = chisquare_test(reference, current).p_value
+        return p_value, bool(p_value < threshold)
+
+    test = StatTest(
+        name=CHI2_HOMOGENEITY,
+        display_name="chi-square homogeneity p_value",
+        allowed_feature_types=[ColumnType.Categorical],
+        default_threshold=0.05,
+    )
+    register_stattest(test, default_impl=run)
