@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from zenops.services.train.fitting import PREDICTION, PROBABILITY
+#: The columns a champion's predictions are written to, beside the features.
+PREDICTION = "prediction"
+PROBABILITY = "prediction_proba"
 
 __all__ = [
     "OUTPUT_COLUMNS",

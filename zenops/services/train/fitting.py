@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from drift.columns import PREDICTION, PROBABILITY
 from zenops.kernel.config import ModelSpec, TrainerSpec
 from zenops.kernel.errors import ConfigError, TrainingError
-
-PREDICTION = "prediction"
-PROBABILITY = "prediction_proba"
 
 
 def import_object(reference: str, where: str) -> Any:
