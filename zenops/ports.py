@@ -2,7 +2,7 @@
 
 A service takes these, never a concrete client; :mod:`zenops.bootstrap` builds the one
 adapter of each per process or flow run, and the unit tests give the services fakes
-(``tests/fakes.py``) that keep their state in memory. Each adapter is named by its
+(``tests/fakes/``) that keep their state in memory. Each adapter is named by its
 system:
 
 ========================  ==========================================  =================================
@@ -23,23 +23,32 @@ registry are in :mod:`registry.versions` and :mod:`registry.lineage`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from demand.repository import TicketRepository
+from drift.estimates import PerformanceEstimate
 from drift.labels import LabelRow
 from drift.measurement import DriftEngine
 from registry.lineage import DataVersion
 from registry.versions import ModelVersionInfo
+from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import ZenopsError
 
 __all__ = [
     "Changes",
     "DataStore",
     "DriftEngine",
+    "Estimator",
+    "EstimatorFactory",
     "EventBus",
     "FileRecord",
+    "LeaseTaken",
+    "Leases",
     "ModelRegistry",
     "ModelState",
     "MonitorState",
@@ -103,6 +112,24 @@ class ModelRegistry(Protocol):
     def delete_version_tag(self, model: str, version: str, key: str) -> None: ...
     def load_model(self, model: str, alias: str = ...) -> Any: ...
     def load_version(self, model: str, version: str) -> Any: ...
+    def log_monitoring_run(
+        self,
+        model: str,
+        run_name: str,
+        tags: dict[str, str],
+        metrics: dict[str, float],
+        verdict: dict[str, Any],
+        snapshot: str | None = None,
+        html: Callable[[Path], list[Path]] | None = None,
+    ) -> tuple[str, str | None]:
+        """Log one batch's monitoring run; returns its id and the URI of its report (None: none).
+
+        ``verdict`` is stored as ``verdict.json``, ``snapshot`` (the drift engine's report as
+        JSON) as ``evidently/snapshot.json``; ``html`` writes the HTML report files at the
+        path it is given, stored under ``evidently/``. The report URI is the HTML report's
+        when one is written, else the snapshot's.
+        """
+        ...
 
 
 class DataStore(Protocol):
@@ -117,11 +144,24 @@ class DataStore(Protocol):
     def remote_problem(self) -> str | None: ...
 
 
+class LeaseTaken(ZenopsError):
+    """The lease is held by a live holder."""
+
+    def __init__(self, name: str, holder: str, since: datetime) -> None:
+        self.name, self.holder, self.since = name, holder, since
+        super().__init__(f"{name} is held by {holder} since {since.isoformat(timespec='seconds')}")
+
+
 class Leases(Protocol):
     """Named, expiring locks in the workspace database (one monitor per model)."""
 
     def current(self, name: str) -> Any: ...
     def acquire(self, name: str, holder: str, ttl: float) -> Any: ...
+    def renew(self, name: str, holder: str, ttl: float) -> bool: ...
+    def release(self, name: str, holder: str) -> None: ...
+    def hold(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lease ``name`` while the block runs; :class:`LeaseTaken` when a live holder has it."""
+        ...
 
 
 class MonitorState(Protocol):
@@ -140,7 +180,30 @@ class MonitorState(Protocol):
 class EventBus(Protocol):
     """Events other automations react to (Prefect events in production)."""
 
-    def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None: ...
+    def emit(
+        self,
+        event: str,
+        resource: Mapping[str, str],
+        payload: Mapping[str, Any],
+        related: Sequence[Mapping[str, str]] = (),
+    ) -> None: ...
+
+
+class Estimator(Protocol):
+    """A label-free performance estimator fitted on a champion's holdout (NannyML in production).
+
+    ``check`` is its fit-time calibration check (``passed``, ``reason``).
+    """
+
+    check: Any
+
+    def estimate(self, current: Any) -> PerformanceEstimate: ...
+
+
+class EstimatorFactory(Protocol):
+    """Fits an :class:`Estimator` on a holdout; None when the model's metric cannot be estimated."""
+
+    def __call__(self, holdout: Any, spec: ModelSpec) -> Estimator | None: ...
 
 
 class Notifier(Protocol):
