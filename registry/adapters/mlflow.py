@@ -10,7 +10,8 @@ the registered model carries the model's name and the aliases ``champion``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,42 @@ class MlflowRegistry:
         """Mark a run deleted (MLflow keeps it, restorable, until garbage collection)."""
         with self.errors(f"delete run {run_id}"):
             self.client.delete_run(run_id)
+
+    def log_monitoring_run(
+        self,
+        model: str,
+        run_name: str,
+        tags: dict[str, str],
+        metrics: dict[str, float],
+        verdict: dict[str, Any],
+        snapshot: str | None = None,
+        html: Callable[[Path], list[Path]] | None = None,
+    ) -> tuple[str, str | None]:
+        """Log one batch's monitoring run: metrics, ``verdict.json`` and the drift report.
+
+        The snapshot goes to ``evidently/snapshot.json`` and the HTML report files (written
+        by ``html``) under ``evidently/``. Returns the run id and the report's URI (the HTML
+        report's when written, else the snapshot's, None without either). A failure part-way
+        leaves the run marked failed; the caller replaces it when the batch is processed again.
+        """
+        import mlflow
+
+        with (
+            self.start_run(model, run_name, tags) as run,
+            self.errors(f"log monitoring run {run.info.run_id}"),
+        ):
+            mlflow.log_metrics(metrics)
+            mlflow.log_dict(verdict, "verdict.json")
+            report_uri = None
+            if snapshot is not None:
+                mlflow.log_text(snapshot, "evidently/snapshot.json")
+                report_uri = f"{run.info.artifact_uri}/evidently/snapshot.json"
+            if html is not None:
+                with tempfile.TemporaryDirectory() as scratch:
+                    for path in html(Path(scratch) / "report.html"):
+                        mlflow.log_artifact(str(path), artifact_path="evidently")
+                report_uri = f"{run.info.artifact_uri}/evidently/report.html"
+            return run.info.run_id, report_uri
 
     # -- registered models and aliases --------------------------------------
 
