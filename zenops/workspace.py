@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from zenops.kernel import clock
 from zenops.kernel.config import CONFIG_FILE, ZenopsConfig, load_config
 from zenops.kernel.errors import ConfigError
 from zenops.kernel.paths import is_uri
+
+if TYPE_CHECKING:
+    from zenops.ports import DataStore, ModelRegistry, MonitorState, TicketRepository
 
 MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
@@ -104,23 +109,84 @@ class Workspace:
             raise ConfigError(f"{self.config_path}: path '{relative}' leaves the workspace")
         return full
 
-    # -- adapters, built from the resolved stores ---------------------------
+    # -- adapters, built once per workspace object from the resolved stores ------
+    # A command or a flow run makes one Workspace, so each adapter is built once per
+    # process or flow run; the ticket store, the monitoring state and the leases share
+    # one SQL engine. The adapters' modules (and the libraries behind them) load on first
+    # use: ``zenops tickets list`` never imports MLflow or DVC.
 
-    def registry(self):  # -> registry.adapters.mlflow.MlflowRegistry
+    @cached_property
+    def database(self):  # -> sqlalchemy.engine.Engine
+        """The engine of the workspace database (``stores.tickets_url``)."""
+        from zenops.adapters.sql import open_engine
+
+        return open_engine(self.stores.tickets_url)
+
+    @cached_property
+    def _registry(self):
         from registry.adapters.mlflow import MlflowRegistry
 
         return MlflowRegistry(self.stores.tracking_uri, self.stores.artifact_root)
 
-    def data_store(self):  # -> registry.adapters.dvc.DvcDataStore
+    @cached_property
+    def _data_store(self):
         from registry.adapters.dvc import DvcDataStore
 
         return DvcDataStore(self.root, self.stores.dvc_remote)
 
-    def ticket_store(self):  # -> demand.adapters.sql.SqlTicketRepository
+    @cached_property
+    def _tickets(self):
         from demand.adapters.sql import open_store
-        from zenops.kernel import clock
 
-        return open_store(self.stores.tickets_url, clock=clock.now, config=self.config)
+        return open_store(self.stores.tickets_url, clock=clock.now, config=self.config, engine=self.database)
+
+    @cached_property
+    def _monitor_state(self):
+        from zenops.adapters.monitor_state import MonitorStateStore
+
+        return MonitorStateStore(self.stores.tickets_url, engine=self.database)
+
+    def registry(self) -> ModelRegistry:
+        """The model registry (MLflow)."""
+        return self._registry
+
+    def data_store(self) -> DataStore:
+        """The training data's versions (DVC + git)."""
+        return self._data_store
+
+    def ticket_store(self) -> TicketRepository:
+        """The demand queue's tickets (SQL)."""
+        return self._tickets
+
+    def monitor_state(self) -> MonitorState:
+        """Watermarks, files read, label rows and leases (SQL, the tickets' database)."""
+        return self._monitor_state
+
+    # -- what the monitor service needs besides the stores ---------------------
+
+    def events(self):  # -> zenops.adapters.prefect_events.PrefectEvents
+        from zenops.adapters.prefect_events import PrefectEvents
+
+        return PrefectEvents()
+
+    def drift_engine(self):  # -> drift.adapters.evidently.EvidentlyEngine
+        from drift.adapters.evidently import EvidentlyEngine
+
+        return EvidentlyEngine()
+
+    def estimator_factory(self):  # -> drift.adapters.nannyml.PerformanceEstimator.fit
+        from drift.adapters.nannyml import PerformanceEstimator
+
+        return PerformanceEstimator.fit
+
+    @cached_property
+    def profiles(self) -> dict:
+        """What services load once per workspace object, that is once per flow run.
+
+        The monitor keeps each champion's profile here (model, reference sample, fitted
+        estimator), by model and version.
+        """
+        return {}
 
     def require(self) -> Workspace:
         """Fail clearly when the folder is not a workspace."""

@@ -24,13 +24,10 @@ store's URL with its password masked.
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -49,24 +46,21 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    create_engine,
-    event,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import Connection, Row, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from demand import tickets as rules
 from demand.repository import Clock, as_new_ticket, status_filter, utc_now
 from demand.tickets import STATUSES, TERMINAL, Ticket, TicketDraft, TicketEvent
+from zenops.adapters.sql import make_engine, mask_url, memory_lock
 from zenops.kernel.config import ZenopsConfig
 from zenops.kernel.errors import NotFoundError, StoreError, UsageError
 
-SQLITE_BUSY_TIMEOUT_S = 30.0
 RACE_RETRIES = 5
 
 
@@ -157,17 +151,15 @@ _ROW_FIELDS = [c.name for c in tickets_table.columns if c.name != "id"]
 _LISTS = ("skills", "data_assets", "produces")
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+def open_store(
+    url: str, clock: Clock = utc_now, config: ZenopsConfig | None = None, engine: Engine | None = None
+) -> SqlTicketRepository:
+    """The ticket store at ``url``, its tables created if missing; ``config`` validates drafts.
 
-
-def open_store(url: str, clock: Clock = utc_now, config: ZenopsConfig | None = None) -> SqlTicketRepository:
-    """The ticket store at ``url``, its tables created if missing; ``config`` validates drafts."""
-    return SqlTicketRepository(url, clock=clock, config=config)
+    ``engine``: the workspace database's shared engine (:mod:`zenops.adapters.sql`); a new
+    one for ``url`` when None.
+    """
+    return SqlTicketRepository(url, clock=clock, config=config, engine=engine)
 
 
 class SqlTicketRepository:
@@ -180,14 +172,20 @@ class SqlTicketRepository:
     """
 
     def __init__(
-        self, url: str, *, clock: Clock = utc_now, config: ZenopsConfig | None = None, create: bool = True
+        self,
+        url: str,
+        *,
+        clock: Clock = utc_now,
+        config: ZenopsConfig | None = None,
+        create: bool = True,
+        engine: Engine | None = None,
     ) -> None:
         self.url = mask_url(url)
         self._clock = clock
         self._config = config
-        self._memory_lock: threading.RLock | None = None
         with self._errors("cannot open the store"):
-            self._engine = self._make_engine(url)
+            self._engine = engine if engine is not None else make_engine(url)
+        self._memory_lock = memory_lock(self._engine)
         if create:
             self.create_schema()
 
@@ -292,43 +290,6 @@ class SqlTicketRepository:
             ]
 
     # -- internals ------------------------------------------------------------------
-
-    def _make_engine(self, url: str) -> Engine:
-        parsed = make_url(url)
-        if parsed.get_backend_name() != "sqlite":
-            return create_engine(parsed, pool_pre_ping=True)
-        database = parsed.database or ""
-        memory = database in ("", ":memory:") or parsed.query.get("mode") == "memory"
-        if memory:
-            self._memory_lock = threading.RLock()
-            engine = create_engine(
-                parsed,
-                poolclass=StaticPool,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
-            )
-        else:
-            if not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            # SQLAlchemy, not the sqlite3 module, begins transactions (see _begin).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            # A writer takes the write lock up front, so read-then-write never deadlocks.
-            mode = "IMMEDIATE" if conn.get_execution_options().get("zenops_write", True) else "DEFERRED"
-            conn.exec_driver_sql(f"BEGIN {mode}")
-
-        return engine
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

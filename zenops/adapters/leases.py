@@ -114,7 +114,7 @@ class LeaseStore:
 
     def current(self, name: str) -> Lease | None:
         try:
-            with self.engine.connect() as connection:
+            with self.engine.connect().execution_options(zenops_write=False) as connection:
                 row = connection.execute(select(lease_table).where(lease_table.c.name == name)).first()
         except SQLAlchemyError as error:
             raise self._failed(error) from None

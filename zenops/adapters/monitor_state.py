@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import (
     Column,
@@ -30,13 +29,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from drift.labels import EXPIRED, MATCHED, WAITING, LabelRow
+from zenops.adapters.sql import make_engine, mask_url
 from zenops.kernel.errors import StoreError
 from zenops.ports import Changes, FileRecord, ModelState
 
@@ -91,20 +90,14 @@ label_table = Table(
 _CHUNK = 500
 
 
-def _engine(url: str) -> Engine:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(url, connect_args={"timeout": 30})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class MonitorStateStore:
     """Reads and advances per-model monitoring state in a SQL database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        """``engine``: the workspace database's shared engine; a new one for ``url`` when None."""
         self.url = url
         try:
-            self.engine = _engine(url)
+            self.engine = engine if engine is not None else make_engine(url)
             metadata.create_all(self.engine)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
@@ -116,13 +109,11 @@ class MonitorStateStore:
         return LeaseStore(self.engine, self._where())
 
     def _where(self) -> str:
-        from demand.adapters.sql import mask_url
-
         return mask_url(self.url)
 
     def get(self, model: str) -> ModelState:
         try:
-            with self.engine.connect() as connection:
+            with self.engine.connect().execution_options(zenops_write=False) as connection:
                 row = connection.execute(select(state_table).where(state_table.c.model == model)).first()
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
@@ -164,7 +155,7 @@ class MonitorStateStore:
 
     def _read(self, work):
         try:
-            with self.engine.connect() as connection:
+            with self.engine.connect().execution_options(zenops_write=False) as connection:
                 return work(connection)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
@@ -192,7 +183,7 @@ class MonitorStateStore:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
     def all(self) -> list[ModelState]:
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(zenops_write=False) as connection:
             rows = connection.execute(select(state_table).order_by(state_table.c.model)).all()
         return [
             ModelState(r.model, r.last_batch, r.last_labels, r.drift_streak or 0, r.last_verdict)
