@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from demand.sla import due_at
 from zenops.kernel.config import DEFAULT_SLA_TIERS, TICKET_KINDS, ModelSpec, SlaTier, TeamMember
 from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 
@@ -275,7 +276,7 @@ def new_ticket(
         tier = sla_tiers.get(tier_name)
         if tier is None:
             raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
-        due = now + tier.due_after(kind)
+        due = due_at(kind, now, tier)
     else:
         raise UsageError("due: give a model, an SLA tier or a due date")
     if tier_name is not None and tier_name not in sla_tiers:
