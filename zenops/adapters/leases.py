@@ -24,7 +24,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,9 +32,10 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from zenops.kernel.errors import StoreError, ZenopsError
+from zenops.kernel.errors import StoreError
+from zenops.ports import LeaseTaken
 
-__all__ = ["Lease", "LeaseTaken", "leased", "this_holder"]
+__all__ = ["Lease", "LeaseStore", "LeaseTaken", "leased", "this_holder"]
 
 log = logging.getLogger("zenops.leases")
 
@@ -51,14 +52,6 @@ lease_table = Table(
 
 DEFAULT_TTL = 30.0
 _TOKEN = uuid.uuid4().hex[:8]
-
-
-class LeaseTaken(ZenopsError):
-    """The lease is held by a live holder."""
-
-    def __init__(self, name: str, holder: str, since: datetime) -> None:
-        self.name, self.holder, self.since = name, holder, since
-        super().__init__(f"{name} is held by {holder} since {since.isoformat(timespec='seconds')}")
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,11 @@ def _dead(holder: str) -> bool:
 
 
 class LeaseStore:
-    """Leases in the workspace database (the engine of the monitoring state)."""
+    """Leases in the workspace database (the engine of the monitoring state).
+
+    The :class:`~zenops.ports.Leases` port: :meth:`hold` is what a service uses;
+    :meth:`acquire`, :meth:`renew` and :meth:`release` are its parts.
+    """
 
     def __init__(self, engine: Engine, where: str) -> None:
         self.engine, self.where = engine, where
@@ -111,6 +108,12 @@ class LeaseStore:
 
     def _failed(self, error: SQLAlchemyError) -> StoreError:
         return StoreError(f"leases {self.where}: {str(error).splitlines()[0]}")
+
+    def hold(
+        self, name: str, ttl: float = DEFAULT_TTL, holder: str | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold the lease ``name`` while the block runs (:func:`leased`)."""
+        return leased(self, name, ttl, holder)
 
     def current(self, name: str) -> Lease | None:
         try:

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from drift.labels import EXPIRED, MATCHED, WAITING, LabelRow
+from zenops.adapters.leases import LeaseStore
 from zenops.adapters.sql import make_engine, mask_url
 from zenops.kernel.errors import StoreError
 from zenops.ports import Changes, FileRecord, ModelState
@@ -102,10 +103,8 @@ class MonitorStateStore:
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
-    def leases(self):  # -> zenops.adapters.leases.LeaseStore
+    def leases(self) -> LeaseStore:
         """The workspace leases, in the same database."""
-        from zenops.adapters.leases import LeaseStore
-
         return LeaseStore(self.engine, self._where())
 
     def _where(self) -> str:
@@ -183,8 +182,9 @@ class MonitorStateStore:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
     def all(self) -> list[ModelState]:
-        with self.engine.connect().execution_options(zenops_write=False) as connection:
-            rows = connection.execute(select(state_table).order_by(state_table.c.model)).all()
+        """Where monitoring of every model stands, by model name."""
+        query = select(state_table).order_by(state_table.c.model)
+        rows = self._read(lambda c: c.execute(query).all())
         return [
             ModelState(r.model, r.last_batch, r.last_labels, r.drift_streak or 0, r.last_verdict)
             for r in rows
