@@ -5,7 +5,9 @@ Pure: this module imports no Evidently, NannyML, MLflow or Prefect; its input is
 :mod:`drift.verdicts`, re-exported here).
 
 Statuses, in order of severity: ``ok`` < ``warn`` < ``refresh`` < ``rebuild``, and
-``data_quality``, which replaces every other verdict. One *cycle* is one batch.
+``data_quality``, which replaces every other verdict of its batch (``SEVERITY``, in
+:mod:`drift.verdicts`, ranks it between ``warn`` and ``refresh`` where the monitor sums up
+several batches). One *cycle* is one batch.
 
 The rules (thresholds from the model's :class:`~zenops.kernel.config.DriftPolicy`):
 

@@ -27,7 +27,11 @@ __all__ = [
 
 OK, WARN, REFRESH, REBUILD, DATA_QUALITY = "ok", "warn", "refresh", "rebuild", "data_quality"
 STATUSES = (OK, WARN, REFRESH, REBUILD, DATA_QUALITY)
-SEVERITY = {status: rank for rank, status in enumerate(STATUSES)}
+#: The one order of the statuses by severity: the policy escalates along it, and the
+#: monitor's summary of several batches shows the most severe. ``data_quality`` ranks
+#: below ``refresh``: a bad batch replaces the verdict of that batch only (the policy never
+#: weighs it against another status), and batches that also ask for a refresh lead with it.
+SEVERITY = {OK: 0, WARN: 1, DATA_QUALITY: 2, REFRESH: 3, REBUILD: 4}
 RULES = ("data_quality", "performance", "performance_first", "drift", "none")
 NONE = "none"
 

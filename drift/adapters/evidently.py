@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,7 @@ from zenops.kernel.errors import DataError
 
 __all__ = [
     "EvidentlyEngine",
+    "warm_up",
 ]
 
 if TYPE_CHECKING:
@@ -55,6 +57,24 @@ if TYPE_CHECKING:
 
 _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 log = logging.getLogger(__name__)
+
+
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import Evidently once per process, before a task measures with it.
+
+    Evidently's first import is not thread-safe (two threads importing it at once
+    can see a partially initialised module), so every monitoring task calls this
+    first (:func:`flows.runners.warm_up`): under a lock, the first caller of a
+    process imports, the others wait.
+    """
+    with _warm_lock:
+        import evidently  # noqa: F401
+        import evidently.legacy.calculations.stattests  # noqa: F401
+        import evidently.metrics  # noqa: F401
+        import evidently.presets  # noqa: F401
 
 
 class EvidentlyEngine:

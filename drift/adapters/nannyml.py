@@ -69,6 +69,7 @@ from drift.trust import (
 )
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
+from zenops.kernel.offline import stay_offline
 
 __all__ = [
     "CBPE_METRICS",
@@ -78,6 +79,7 @@ __all__ = [
     "PerformanceEstimator",
     "estimate_performance",
     "estimation_method",
+    "warm_up",
 ]
 
 _TRUE, _PRED, _PROBA = "__y_true", "__y_pred", "__y_proba"
@@ -269,6 +271,17 @@ def _realized(prepared: pd.DataFrame, metric: str, held: pd.DataFrame) -> float:
 
 def _positive(target: pd.Series, classes: list[Any] | None) -> np.ndarray:
     return (target == (classes[-1] if classes else 1)).to_numpy(dtype=int)
+
+
+def warm_up() -> None:
+    """Import NannyML once per process, under the lock its calls take, before a task fits with it.
+
+    Called with :func:`drift.adapters.evidently.warm_up` by every monitoring task
+    (:func:`flows.runners.warm_up`), so the first import happens in one thread only.
+    """
+    stay_offline()
+    with _NANNYML_LOCK:
+        import nannyml  # noqa: F401
 
 
 def _new_estimator(method: str, spec: ModelSpec) -> Any:
