@@ -131,6 +131,64 @@ class ModelRegistry(Protocol):
         """
         ...
 
+    def log_training(
+        self,
+        model: str,
+        *,
+        run_name: str,
+        fitted: Any,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        train_frame: Any,
+        holdout: Any,
+        data_source: str,
+        data_name: str,
+        target: str,
+        features: list[str],
+        extra_params: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Log one training run; returns its id and the URI of the logged model.
+
+        ``params`` go in as ``trainer.NAME`` params (``extra_params`` as they are), the
+        holdout ``metrics`` as ``holdout_NAME``, the training frame as the run's input
+        ``data_name``, the holdout with its predictions as ``holdout/holdout.parquet``.
+        """
+        ...
+
+    def log_run_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        """Log finite metrics on an existing run."""
+        ...
+
+    def set_run_tag(self, run_id: str, key: str, value: str) -> None: ...
+    def log_run_dict(self, run_id: str, data: Mapping[str, Any], artifact: str) -> None:
+        """Store ``data`` as the JSON artifact ``artifact`` of an existing run."""
+        ...
+
+    def log_run_text(self, run_id: str, text: str, artifact: str) -> None: ...
+    def record_run(
+        self, model: str, run_name: str, tags: dict[str, str], documents: Mapping[str, Mapping[str, Any]]
+    ) -> str:
+        """A finished run of the model's experiment with ``tags`` and JSON ``documents`` by artifact."""
+        ...
+
+    def runs_with_tags(self, model: str, tags: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """The live runs of the model carrying every one of ``tags``, oldest first, with all their tags.
+
+        Empty when the model has no experiment yet (nothing is created).
+        """
+        ...
+
+    def validate_thresholds(
+        self, metric: str, champion: float, challenger: float, *, margin: float, greater_is_better: bool
+    ) -> tuple[bool, str, dict[str, Any]]:
+        """The registry's own check of a challenger against the champion (MLflow's validation).
+
+        Passes when the challenger's ``metric`` is better by a relative change of at least
+        ``margin`` (capped at 1). Returns (passed, the registry's message, the thresholds).
+        """
+        ...
+
 
 class DataStore(Protocol):
     """Versioned training data: snapshot a file, read back exactly one version."""
@@ -142,6 +200,9 @@ class DataStore(Protocol):
     def read_bytes(self, version: DataVersion) -> bytes: ...
     def read_frame(self, version: DataVersion) -> Any: ...
     def remote_problem(self) -> str | None: ...
+    def head(self) -> str | None:
+        """The workspace's current commit (the code revision of what is trained now); None before any."""
+        ...
 
 
 class LeaseTaken(ZenopsError):
