@@ -8,6 +8,7 @@ and every read checks the content against the recorded md5.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import logging
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from registry.adapters.git import Git
@@ -117,8 +119,6 @@ class DvcDataStore:
         waiting for it; two refreshes of different models, each in its own process,
         would otherwise fail each other's snapshot.
         """
-        import fcntl
-
         lock = self.root / STATE_DIR / "locks" / "data-versions.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         with lock.open("a") as handle:
@@ -150,6 +150,10 @@ class DvcDataStore:
                 "snapshot it with 'zenops train'"
             )
         return DataVersion(path=path, rev=str(head), md5=recorded)
+
+    def head(self) -> str | None:
+        """The workspace's current git commit, or None before the first."""
+        return self.git.head()
 
     def pointer_md5(self, pointer: str) -> str:
         """The md5 recorded in a ``.dvc`` pointer file of the work tree."""
@@ -210,10 +214,8 @@ class DvcDataStore:
             return " ".join(f"{type(error).__name__}: {error}".split())[:300]
         return None
 
-    def read_frame(self, version: DataVersion):  # -> pandas.DataFrame
+    def read_frame(self, version: DataVersion) -> pd.DataFrame:
         """The version's content as a DataFrame (CSV or Parquet by extension)."""
-        import pandas as pd
-
         data = self.read_bytes(version)
         if version.path.lower().endswith(".parquet"):
             return pd.read_parquet(io.BytesIO(data))

@@ -9,9 +9,11 @@ the registered model carries the model's name and the aliases ``champion``,
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -183,6 +185,102 @@ class MlflowRegistry:
                 report_uri = f"{run.info.artifact_uri}/evidently/report.html"
             return run.info.run_id, report_uri
 
+    def log_run_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        """Log the finite ones of ``metrics`` on an existing run."""
+        finite = {k: float(v) for k, v in metrics.items() if math.isfinite(v)}
+        with self.errors(f"log metrics on run {run_id}"):
+            for key, value in finite.items():
+                self.client.log_metric(run_id, key, value)
+
+    def set_run_tag(self, run_id: str, key: str, value: str) -> None:
+        with self.errors(f"tag run {run_id}"):
+            self.client.set_tag(run_id, key, value)
+
+    def log_run_dict(self, run_id: str, data: Mapping[str, Any], artifact: str) -> None:
+        with self.errors(f"log {artifact} on run {run_id}"):
+            self.client.log_dict(run_id, dict(data), artifact)
+
+    def log_run_text(self, run_id: str, text: str, artifact: str) -> None:
+        with self.errors(f"log {artifact} on run {run_id}"):
+            self.client.log_text(run_id, text, artifact)
+
+    def record_run(
+        self, model: str, run_name: str, tags: dict[str, str], documents: Mapping[str, Mapping[str, Any]]
+    ) -> str:
+        """A finished run in the model's experiment carrying ``tags`` and the JSON ``documents``."""
+        experiment_id = self.ensure_experiment(model)
+        with self.errors(f"run {run_name}"):
+            run_id = self.client.create_run(experiment_id, tags=tags, run_name=run_name).info.run_id
+            for artifact, data in documents.items():
+                self.client.log_dict(run_id, dict(data), artifact)
+            self.client.set_terminated(run_id)
+        return run_id
+
+    def runs_with_tags(self, model: str, tags: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """The live runs of ``model`` carrying every one of ``tags``, oldest first, with their tags.
+
+        Empty when the model has no experiment yet; nothing is created.
+        """
+        terms = []
+        for key, value in tags.items():
+            if "'" in value or "`" in key:
+                raise StoreError(f"MLflow {self._where()}: cannot search runs by tag {key}={value!r}")
+            terms.append(f"tags.`{key}` = '{value}'")
+        with self.errors(f"search runs of {model}"):
+            experiment = self.client.get_experiment_by_name(experiment_name(model))
+            if experiment is None:
+                return []
+            runs = self.client.search_runs(
+                [experiment.experiment_id],
+                filter_string=" and ".join(terms),
+                order_by=["attributes.start_time ASC"],
+                max_results=10_000,
+            )
+        return [(run.info.run_id, dict(run.data.tags)) for run in runs]
+
+    def validate_thresholds(
+        self, metric: str, champion: float, challenger: float, *, margin: float, greater_is_better: bool
+    ) -> tuple[bool, str, dict[str, Any]]:
+        """``mlflow.validate_evaluation_results`` on the challenger against the champion."""
+        return validate_thresholds(
+            metric, champion, challenger, margin=margin, greater_is_better=greater_is_better
+        )
+
+    def log_training(
+        self,
+        model: str,
+        *,
+        run_name: str,
+        fitted: Any,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        train_frame: Any,
+        holdout: Any,
+        data_source: str,
+        data_name: str,
+        target: str,
+        features: list[str],
+        extra_params: dict[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Log one training run with its lineage, data, metrics, holdout and model.
+
+        Returns ``(run_id, model_uri)``. The holdout (with predictions) is stored as
+        ``holdout/holdout.parquet`` so that monitoring can fit label-free
+        performance estimators on exactly what the model was evaluated on.
+        """
+        import mlflow
+
+        with self.start_run(model, run_name, tags) as run, self.errors(f"log run {run.info.run_id}"):
+            flat = {f"trainer.{key}": value for key, value in params.items()}
+            flat.update(extra_params or {})
+            if flat:
+                mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
+            mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics.items()})
+            _log_training_data(train_frame, holdout, source=data_source, name=data_name, target=target)
+            model_uri = _log_model(fitted, train_frame[features].head(50))
+            return run.info.run_id, model_uri
+
     # -- registered models and aliases --------------------------------------
 
     def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
@@ -351,61 +449,74 @@ def skops_types(fitted: Any) -> list[str]:
     return skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
 
 
-def log_training(
-    registry: MlflowRegistry,
-    *,
-    model: str,
-    run_name: str,
-    fitted: Any,
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    tags: dict[str, str],
-    train_frame: Any,
-    holdout: Any,
-    data_source: str,
-    data_name: str,
-    target: str,
-    features: list[str],
-    extra_params: dict[str, Any] | None = None,
-) -> tuple[str, str]:
-    """Log one training run with its lineage, data, metrics, holdout and model.
-
-    Returns ``(run_id, model_uri)``. The holdout (with predictions) is stored as
-    ``holdout/holdout.parquet`` so that monitoring can fit label-free
-    performance estimators on exactly what the model was evaluated on.
-    """
-    import tempfile
-    import warnings
-
+def _log_training_data(train_frame: Any, holdout: Any, *, source: str, name: str, target: str) -> None:
+    """The training frame as the active run's input, the holdout as ``holdout/holdout.parquet``."""
     import mlflow
     import mlflow.data
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = mlflow.data.from_pandas(train_frame, source=source, name=name, targets=target)
+        mlflow.log_input(dataset, context="training")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "holdout.parquet"
+        holdout.to_parquet(path)
+        mlflow.log_artifact(str(path), artifact_path="holdout")
+
+
+def _log_model(fitted: Any, sample: Any) -> str:
+    """Log ``fitted`` on the active run (skops format, explicit requirements); returns its URI."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    with registry.start_run(model, run_name, tags) as run, registry.errors(f"log run {run.info.run_id}"):
-        flat = {f"trainer.{key}": value for key, value in params.items()}
-        flat.update(extra_params or {})
-        if flat:
-            mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
-        mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics.items()})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(train_frame, source=data_source, name=data_name, targets=target)
-            mlflow.log_input(dataset, context="training")
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "holdout.parquet"
-            holdout.to_parquet(path)
-            mlflow.log_artifact(str(path), artifact_path="holdout")
-        sample = train_frame[features].head(50)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            signature = infer_signature(sample, fitted.predict(sample))
-            info = mlflow.sklearn.log_model(
-                fitted,
-                name="model",
-                signature=signature,
-                pip_requirements=pip_requirements(),
-                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                skops_trusted_types=skops_types(fitted),
-            )
-        return run.info.run_id, info.model_uri
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        signature = infer_signature(sample, fitted.predict(sample))
+        info = mlflow.sklearn.log_model(
+            fitted,
+            name="model",
+            signature=signature,
+            pip_requirements=pip_requirements(),
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            skops_trusted_types=skops_types(fitted),
+        )
+    return str(info.model_uri)
+
+
+def validate_thresholds(
+    metric: str,
+    champion: float,
+    challenger: float,
+    *,
+    margin: float,
+    greater_is_better: bool,
+) -> tuple[bool, str, dict[str, Any]]:
+    """``mlflow.validate_evaluation_results`` on the challenger against the champion.
+
+    The results are built from the figures the comparison measured on the window
+    (``mlflow.models.evaluate`` would evaluate both models again, has no baseline
+    argument, and needs neither). The threshold asks for a relative change of at
+    least ``margin`` (capped at 1, MLflow's largest); with margin 0, for no worse.
+    Returns (passed, MLflow's message, the thresholds).
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import MetricThreshold
+    from mlflow.models.evaluation import EvaluationResult
+
+    threshold = MetricThreshold(
+        min_relative_change=float(min(margin, 1.0)), greater_is_better=bool(greater_is_better)
+    )
+    described = {
+        metric: {"min_relative_change": float(min(margin, 1.0)), "greater_is_better": bool(greater_is_better)}
+    }
+    candidate = EvaluationResult(metrics={metric: float(challenger)}, artifacts={}, run_id="challenger")
+    baseline = EvaluationResult(metrics={metric: float(champion)}, artifacts={}, run_id="champion")
+    try:
+        mlflow.validate_evaluation_results(
+            validation_thresholds={metric: threshold}, candidate_result=candidate, baseline_result=baseline
+        )
+    except MlflowException as error:
+        message = " ".join(str(getattr(error, "message", error)).split())
+        return False, message, described
+    return True, f"Metric {metric} passed the validation.", described

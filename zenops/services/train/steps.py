@@ -13,7 +13,6 @@ import pandas as pd
 
 import zenops
 from registry import lineage
-from registry.adapters.mlflow import log_training
 from registry.lineage import DataVersion, Lineage
 from registry.versions import CHAMPION, LoggedTraining
 from zenops.kernel.config import CONFIG_FILE, ModelSpec
@@ -70,9 +69,8 @@ def record_training(
         data=version, trainer=spec.trainer.reference, code_rev=code_rev, code_version=zenops.__version__
     )
     tags = {**trail.tags(), lineage.MODEL: spec.name, lineage.RUN_KIND: "training", **(extra_tags or {})}
-    run_id, model_uri = log_training(
-        registry,
-        model=spec.name,
+    run_id, model_uri = registry.log_training(
+        spec.name,
         run_name=run_name or f"train {spec.name}",
         fitted=result.model,
         params=dict(spec.trainer.params),
