@@ -8,7 +8,7 @@ export DO_NOT_TRACK := true
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: demo test install install-dev lint bench screenshots clean
+.PHONY: demo test install install-dev lint bench eval screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/planner.py
+
+# The project's own evaluation as a DVC pipeline (dvc.yaml, params.yaml): demo data,
+# the demo models, the policy and planner benchmarks; `dvc metrics show` reads them.
+eval: $(VENV)/.installed-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc metrics show
 
 screenshots: $(VENV)/.installed-dev
 	bash scripts/screenshots.sh
