@@ -86,7 +86,7 @@ def build_workspace(root: Path, models: int, rows: int) -> Any:
     """A workspace of ``models`` trained wide models."""
     from flows.train import train_model
     from zenops.app.demo.datagen import wide_columns
-    from zenops.init import init_workspace
+    from zenops.app.init import init_workspace
     from zenops.workspace import Workspace
 
     numerical, categorical = wide_columns(N_NUMERICAL, N_CATEGORICAL)

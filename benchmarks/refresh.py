@@ -46,7 +46,7 @@ def build_workspace(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     from flows.monitor import monitor_models
     from flows.train import train_model
     from zenops.app.demo.datagen import DriftSchedule, production_stream, training_frame, write_stream
-    from zenops.init import init_workspace
+    from zenops.app.init import init_workspace
     from zenops.workspace import Workspace
 
     ws = Workspace(root)

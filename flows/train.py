@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.retries import STORE_RETRIES
 from zenops.kernel.config import ModelSpec
-from zenops.pipeline import pipeline_params, write_metrics
+from zenops.services.train.pipeline import pipeline_params, write_metrics
 from zenops.services.notify import notify_flow_failure
 from zenops.services.train import steps
 from zenops.workspace import Workspace

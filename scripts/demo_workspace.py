@@ -10,7 +10,7 @@ this script or of ``zenops demo`` in that folder is replaced; any other non-empt
 folder is refused.
 
 ``python scripts/demo_workspace.py --stages`` prints the repository's training
-stages as :func:`zenops.pipeline.train_stage` defines them, for ``dvc.yaml``.
+stages as :func:`zenops.services.train.pipeline.train_stage` defines them, for ``dvc.yaml``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def demo_models() -> list[Any]:
 
 def training_stages() -> dict[str, dict[str, Any]]:
     """The repository's training stages: the shared stage, for the demo workspace."""
-    from zenops.pipeline import train_stages
+    from zenops.services.train.pipeline import train_stages
 
     return train_stages(demo_models(), workspace=WORKSPACE, code=TRAINING_CODE)
 
@@ -51,7 +51,7 @@ def training_stages() -> dict[str, dict[str, Any]]:
 def build(folder: str | Path, seed: int, rows: int) -> dict[str, Any]:
     """Create the workspace in ``folder`` with each model's seeded, versioned training data."""
     from zenops.app.demo.datagen import training_frame
-    from zenops.init import init_workspace
+    from zenops.app.init import init_workspace
     from zenops.services.train.steps import snapshot_training_data
     from zenops.workspace import Workspace
 

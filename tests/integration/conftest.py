@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zenops.init import init_workspace
+from zenops.app.init import init_workspace
 from zenops.workspace import Workspace
 
 

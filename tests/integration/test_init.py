@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zenops.init import init_workspace
+from zenops.app.init import init_workspace
 from zenops.workspace import Workspace
 
 

@@ -23,7 +23,7 @@ from flows.monitor import monitor_model, monitor_models
 from flows.train import train_model
 from tests.integration.conftest import STORE_VARIABLES, write_training_data
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
-from zenops.init import init_workspace
+from zenops.app.init import init_workspace
 from zenops.kernel.errors import StoreError
 from zenops.workspace import Workspace, example_config
 

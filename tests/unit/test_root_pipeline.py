@@ -10,7 +10,7 @@ from types import ModuleType
 
 import yaml
 
-from zenops.pipeline import METRICS_DIR, PARAMS_FILE, pipeline, stage_name, train_stage, train_stages
+from zenops.services.train.pipeline import METRICS_DIR, PARAMS_FILE, pipeline, stage_name, train_stage, train_stages
 from zenops.workspace import Workspace, example_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_the_root_training_stages_are_the_shared_definition() -> None:
     assert list(committed) == list(expected), "run: python scripts/demo_workspace.py --stages"
     for name, stage in expected.items():
         assert committed[name] == stage, (
-            f"dvc.yaml stage {name} differs from zenops.pipeline.train_stage; "
+            f"dvc.yaml stage {name} differs from zenops.services.train.pipeline.train_stage; "
             "python scripts/demo_workspace.py --stages prints it"
         )
     assert demo.training_stages() == expected

@@ -121,7 +121,7 @@ def init(
     """Create a workspace: git + DVC with a remote, MLflow and ticket stores, an example zenops.yaml."""
     from dataclasses import asdict
 
-    from zenops.init import init_workspace
+    from zenops.app.init import init_workspace
     from zenops.workspace import Workspace
 
     target = Workspace(directory) if directory else _workspace()

@@ -82,7 +82,7 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     """Run the demo story in ``directory`` and return its summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from zenops.app.demo.datagen import describe_schedule, training_frame
-    from zenops.init import init_workspace
+    from zenops.app.init import init_workspace
     from zenops.workspace import Workspace
 
     started = time.perf_counter()

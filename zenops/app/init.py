@@ -13,7 +13,7 @@ from pathlib import Path
 
 from registry.adapters.git import Git
 from zenops.kernel.paths import STATE_DIR
-from zenops.pipeline import write_pipeline
+from zenops.services.train.pipeline import write_pipeline
 from zenops.workspace import GITIGNORE, Workspace, example_config
 
 
