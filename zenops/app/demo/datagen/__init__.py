@@ -17,9 +17,8 @@ See ``docs/demo-data.md``.
 
 from zenops.app.demo.datagen.malformed import MALFORMED_KINDS, UNSEEN_SHARE, malformed_batch, write_malformed
 from zenops.app.demo.datagen.populations import COVARIATE_KINDS, DEMAND, LOAN, MODELS, DemoModel, demo_model
-from zenops.app.demo.datagen.schedule import DriftSchedule, describe_schedule
+from zenops.app.demo.datagen.schedule import PRODUCTION_START, DriftSchedule, describe_schedule
 from zenops.app.demo.datagen.stream import (
-    PRODUCTION_START,
     TRAINING_START,
     DailyBatch,
     StreamFiles,

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from zenops.app.demo.datagen.populations import POPULATIONS, demo_model
+from zenops.app.demo.datagen.schedule import PRODUCTION_START
 from zenops.app.demo.datagen.stream import (
     MALFORMED,
     MALFORMED_ID_START,
-    PRODUCTION_START,
     assemble,
     derived_rng,
     time_of_day,

@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from zenops.app.demo.datagen.populations import COVARIATE_KINDS, STANDARD
+from zenops.app.demo.datagen.populations import COVARIATE_KINDS, MODELS, STANDARD, demo_model
 from zenops.kernel.errors import ConfigError
+
+PRODUCTION_START = date(2024, 7, 1)
+"""First production day by default (day 0 of a schedule); the training period ends the day before."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,6 @@ def describe_schedule(
     first production day (default 2024-07-01); ``days`` is the stream's length, so
     phases after its end are called out as such.
     """
-    from zenops.app.demo.datagen.populations import MODELS, demo_model
-    from zenops.app.demo.datagen.stream import PRODUCTION_START
-
     schedule = schedule if schedule is not None else DriftSchedule()
     start = start or PRODUCTION_START
     models = [demo_model(model)] if model else list(MODELS.values())

@@ -11,13 +11,11 @@ import numpy as np
 import pandas as pd
 
 from zenops.app.demo.datagen.populations import POPULATIONS, DemoModel, demo_model
-from zenops.app.demo.datagen.schedule import DriftSchedule
+from zenops.app.demo.datagen.schedule import PRODUCTION_START, DriftSchedule
 from zenops.kernel.errors import UsageError
 
 TRAINING_START = date(2024, 1, 1)
-"""First day of the default training period."""
-PRODUCTION_START = date(2024, 7, 1)
-"""First production day by default; the training period ends the day before."""
+"""First day of the default training period (it ends the day before ``PRODUCTION_START``)."""
 
 # Ids are PREFIX + YYYYMMDD + a 6-digit counter within the day: training and production
 # rows of different days never share an id, and counters from MALFORMED_ID_START up are
