@@ -19,15 +19,22 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from demand.tickets import ACTIVE, TicketDraft, new_ticket
+from zenops.app.init import init_workspace
+from zenops.app.views import render_plan
 from zenops.kernel import clock
 from zenops.kernel.errors import UsageError
+from zenops.workspace import Workspace
 
 SEED = 42
 TRAINING_ROWS = {"loan-default": 12_000, "demand-forecast": 12_000}
@@ -81,59 +88,15 @@ class Story:
 def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     """Run the demo story in ``directory`` and return its summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from zenops.app.demo.datagen import describe_schedule, training_frame
-    from zenops.app.init import init_workspace
-    from zenops.workspace import Workspace
-
     started = time.perf_counter()
     story = Story(console)
     root = prepare_folder(directory)
     console.print(f"[bold]zenops demo[/] in {root}")
-
-    with story.step("Create the workspace"):
-        workspace = Workspace(root)
-        report = init_workspace(workspace)
-        (root / MARKER).write_text("created by zenops demo; the next demo run replaces this folder\n")
-        story.say(f"git + DVC (remote {report.stores['dvc_remote']}), MLflow {report.stores['tracking_uri']}")
-        story.say(f"tickets {report.stores['tickets_url']}")
-
+    create_workspace(root, story)
     demanding_gate(Workspace(root))
     workspace = Workspace(root)
-    config = workspace.config
-    with story.step("Generate the demo data"):
-        for spec in config.models:
-            frame = training_frame(spec.name, rows=TRAINING_ROWS[spec.name], seed=SEED)
-            path = workspace.path(spec.training_data)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(path, index=False)
-            stream = demo_stream(spec.name)
-            story.say(
-                f"{spec.name}: {len(frame):,} training rows, "
-                f"{len(stream)} production days of {ROWS_PER_DAY} rows"
-            )
-            console.print(Markdown(describe_schedule(schedule(spec.name), model=spec.name, days=STREAM_DAYS)))
-
-    trained = []
-    with story.step("Train and register the models (Prefect flow 'train-model')"):
-        from flows.train import train_model
-
-        for spec in config.models:
-            trained.append(train_model(model=spec.name, workspace=str(root)))
-
-    table = Table(title="registered models")
-    for column in ("model", "version", "alias", "data rev", "data md5", "holdout metric"):
-        table.add_column(column)
-    for result, spec in zip(trained, config.models, strict=True):
-        table.add_row(
-            result["model"],
-            result["version"],
-            result["alias"] or "—",
-            result["data_rev"][:10],
-            result["data_md5"],
-            f"{spec.metric_name} {result['metrics'][spec.metric_name]:.3f}",
-        )
-    console.print(table)
-
+    generate_data(workspace, story, console)
+    trained = train_models(workspace, story, console)
     monitored = replay_monitoring(workspace, story, console)
     refreshed = refresh_models(workspace, story, console, monitored[-1]["day"])
     planned = plan_backlog(workspace, story, console, monitored[-1]["day"])
@@ -154,6 +117,59 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
         "timings": story.timings,
         "seconds": round(elapsed, 1),
     }
+
+
+def create_workspace(root: Path, story: Story) -> None:
+    """The demo's workspace: git + DVC, MLflow and the ticket store, marked as the demo's."""
+    with story.step("Create the workspace"):
+        report = init_workspace(Workspace(root))
+        (root / MARKER).write_text("created by zenops demo; the next demo run replaces this folder\n")
+        story.say(f"git + DVC (remote {report.stores['dvc_remote']}), MLflow {report.stores['tracking_uri']}")
+        story.say(f"tickets {report.stores['tickets_url']}")
+
+
+def generate_data(workspace: Workspace, story: Story, console: Console) -> None:
+    """Each model's training data, and what its production stream will do, day by day."""
+    from zenops.app.demo.datagen import describe_schedule, training_frame  # pandas, numpy
+
+    with story.step("Generate the demo data"):
+        for spec in workspace.config.models:
+            frame = training_frame(spec.name, rows=TRAINING_ROWS[spec.name], seed=SEED)
+            path = workspace.path(spec.training_data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(path, index=False)
+            stream = demo_stream(spec.name)
+            story.say(
+                f"{spec.name}: {len(frame):,} training rows, "
+                f"{len(stream)} production days of {ROWS_PER_DAY} rows"
+            )
+            console.print(Markdown(describe_schedule(schedule(spec.name), model=spec.name, days=STREAM_DAYS)))
+
+
+def train_models(workspace: Workspace, story: Story, console: Console) -> list[dict[str, Any]]:
+    """Train and register every model through the training flow; print what was registered."""
+    config = workspace.config
+    trained = []
+    with story.step("Train and register the models (Prefect flow 'train-model')"):
+        from flows.train import train_model
+
+        for spec in config.models:
+            trained.append(train_model(model=spec.name, workspace=str(workspace.root)))
+
+    table = Table(title="registered models")
+    for column in ("model", "version", "alias", "data rev", "data md5", "holdout metric"):
+        table.add_column(column)
+    for result, spec in zip(trained, config.models, strict=True):
+        table.add_row(
+            result["model"],
+            result["version"],
+            result["alias"] or "—",
+            result["data_rev"][:10],
+            result["data_md5"],
+            f"{spec.metric_name} {result['metrics'][spec.metric_name]:.3f}",
+        )
+    console.print(table)
+    return trained
 
 
 MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch in the stream
@@ -189,7 +205,6 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
     The clock is pinned to each replayed day (:func:`zenops.kernel.clock.pinned`), so tickets carry the
     replayed dates and the story is the same every run.
     """
-    from datetime import datetime, time, timedelta
 
     from flows.monitor import run_cycle
     from zenops.app.demo.datagen import write_malformed, write_stream
@@ -219,7 +234,7 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
                 if (spec.name, index) == MALFORMED[:2]:
                     path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"
                     write_malformed(path, spec.name, MALFORMED[2], seed=SEED, day=day)
-            with clock.pinned(datetime.combine(day + timedelta(days=1), time(6, 0))):
+            with clock.pinned(datetime.combine(day + timedelta(days=1), time_of_day(6, 0))):
                 result = run_cycle(workspace)
             table.add_row(f"{index:>2}  {day.isoformat()}", *(day_cell(row) for row in result["models"]))
             cycles.append({"day": day.isoformat(), "models": result["models"]})
@@ -309,16 +324,13 @@ BACKLOG = [
 
 def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) -> dict[str, Any]:
     """Add the backlog, then plan all open tickets: normal, and in crisis mode."""
-    from datetime import date, datetime, time, timedelta
 
-    from demand.tickets import TicketDraft, new_ticket
     from flows.plan import run_plan
-    from zenops.app.cli import render_plan
 
     config = workspace.config
     store = workspace.ticket_store()
     plans: dict[str, Any] = {}
-    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(9, 0))
+    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time_of_day(9, 0))
     with (
         story.step("Add the team's backlog and plan all open tickets (Prefect flow 'plan-demand')"),
         clock.pinned(moment),
@@ -362,8 +374,6 @@ DEMANDING_GATE = ("demand-forecast", 0.5)
 
 def demanding_gate(workspace: Any) -> None:
     """Set the demo's demanding promotion margin in zenops.yaml (before any training)."""
-    import yaml
-
     config = yaml.safe_load(workspace.config_path.read_text())
     for model in config["models"]:
         if model["name"] == DEMANDING_GATE[0]:
@@ -373,12 +383,10 @@ def demanding_gate(workspace: Any) -> None:
 
 def refresh_models(workspace: Any, story: Story, console: Console, last_day: str) -> list[dict[str, Any]]:
     """Answer each model's open refresh ticket: promote, or hand back with a dossier."""
-    from datetime import date, datetime, time, timedelta
 
-    from demand.tickets import ACTIVE
     from flows.refresh import refresh_model
 
-    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(8, 0))
+    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time_of_day(8, 0))
     results = []
     store = workspace.ticket_store()
     with story.step("Refresh each drifted model (Prefect flow 'refresh-model')"), clock.pinned(moment):
