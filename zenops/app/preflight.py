@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 
+from registry.versions import CHAMPION, PREVIOUS_CHAMPION
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ConfigError, DataError, NotFoundError, UsageError
 from zenops.workspace import ENV_OVERRIDES, Workspace
@@ -141,8 +142,6 @@ def check_training_columns(workspace: Workspace, spec: ModelSpec, required: bool
 
 def check_champions(workspace: Workspace, specs: list[ModelSpec], previous: bool = False) -> None:
     """Each model has a champion (and, with ``previous``, a previous champion) in the tracking store."""
-    from registry.versions import CHAMPION, PREVIOUS_CHAMPION
-
     registry = workspace.registry()
     name, value = setting(workspace, "tracking_uri")
     for spec in specs:

@@ -16,6 +16,8 @@ answer its health check in time is a :class:`StoreError` with the end of its log
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zenops.kernel.errors import StoreError, UsageError
+from zenops.kernel.offline import OFFLINE_ENVIRONMENT
 from zenops.kernel.paths import STATE_DIR
 from zenops.workspace import StoreUrls, Workspace
 
@@ -86,8 +89,6 @@ class LocalServers:
 
 
 def _free(host: str, port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) != 0
@@ -133,8 +134,6 @@ def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Pat
 
 
 def _quiet_environment() -> dict[str, str]:
-    from zenops.kernel.offline import OFFLINE_ENVIRONMENT
-
     env = {**os.environ, **{k: v for k, v in OFFLINE_ENVIRONMENT.items() if k not in os.environ}}
     return env
 
@@ -224,7 +223,6 @@ def start_servers(
 
 def run_until_stopped(servers: LocalServers, poll: float = 1.0) -> int:
     """Keep the servers running until one exits or the user stops them; returns the exit code."""
-    import signal
 
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt

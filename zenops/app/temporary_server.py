@@ -20,6 +20,7 @@ is started.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
@@ -39,8 +40,6 @@ STARTUP_SECONDS = 90.0
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     if sys.platform.startswith("linux"):
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     os.setpgrp()  # a Ctrl-C in the terminal reaches the command, which stops the server
