@@ -14,7 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from demand.gantt import plan_markdown
-from zenops.services.notify import notify_flow_failure
+from zenops.bootstrap import notify_flow_failure
 from zenops.services.plan import make_plan
 from zenops.workspace import Workspace
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from zenops.bootstrap import check_notifications
 from zenops.kernel.config import Notifications, parse_config
 from zenops.kernel.errors import ConfigError
 from zenops.services.messages import (
@@ -34,7 +35,6 @@ from zenops.services.messages import (
 from zenops.services.notify import (
     Delivery,
     Target,
-    check_notifications,
     deliver,
     escalation_targets,
     expand,

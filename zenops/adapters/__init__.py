@@ -1,1 +1,2 @@
-"""Adapters of the workspace database beyond tickets: monitoring state and leases."""
+"""Adapters of zenops' own ports: the workspace database beyond tickets (monitoring state,
+leases), notifications (Apprise) and where Prefect's UI and the current flow run are."""

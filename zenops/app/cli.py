@@ -508,20 +508,6 @@ def plan(
     emit(run_plan(ws, crisis=crisis), as_json, render_plan)
 
 
-def prefect_api_url() -> str | None:
-    """The Prefect API this process talks to (``PREFECT_API_URL``), or None for a temporary one."""
-    from prefect.settings import PREFECT_API_URL
-
-    return PREFECT_API_URL.value() or None
-
-
-def prefect_ui_url(api_url: str) -> str:
-    """The Prefect UI of an API: ``PREFECT_UI_URL`` if set, else the API without ``/api``."""
-    from prefect.settings import PREFECT_UI_URL
-
-    return (PREFECT_UI_URL.value() or api_url.rstrip("/").removesuffix("/api")).rstrip("/")
-
-
 @app.command("sla-watch")
 def sla_watch_command(as_json: JsonOption = False) -> None:
     """Escalate tickets near or past their SLA due time, once per level."""
@@ -546,8 +532,10 @@ def serve() -> None:
     """Run the deployments (schedules and the refresh trigger) in this process, against a Prefect server."""
     from flows.concurrency import all_limits, ensure_limits
     from flows.deployments import definitions, runner_deployments
+    from zenops.adapters.prefect_links import prefect_api_url, prefect_urls
+    from zenops.bootstrap import check_notifications
     from zenops.kernel.errors import UsageError
-    from zenops.services.notify import check_notifications
+    from zenops.services.messages import first_prefect_ui
 
     ws = _checked()
     config = ws.config
@@ -561,7 +549,7 @@ def serve() -> None:
     _check_prefect(api)
     limits = ensure_limits(all_limits(config))
     deployments = runner_deployments(config, str(ws.root))
-    ui = prefect_ui_url(api)
+    ui = first_prefect_ui(None, prefect_urls())
     err.print(f"[bold]zenops serve[/] {ws.root}")
     for item in definitions(config.schedules):
         when = item.cron and f"cron '{item.cron}' ({config.schedules.timezone})"

@@ -2,31 +2,42 @@
 
 Pure functions only (no Prefect, MLflow or Apprise): each turns what a flow already
 knows (a batch outcome, a refresh result, an SLA escalation, a failed flow run)
-into a :class:`Message` with a short title and a markdown body. The adapter in
-:mod:`zenops.services.notify` decides who receives it and sends it.
+into a :class:`~zenops.kernel.notification.Message` with a short title and a
+markdown body. The service in :mod:`zenops.services.notify` decides who receives it;
+a notifier (Apprise, :mod:`zenops.adapters.apprise`) sends it.
+
+The rule for the Prefect UI to link to is here too (:func:`prefect_ui_base`, applied
+by :func:`first_prefect_ui` to what :mod:`zenops.adapters.prefect_links` reads), for
+the notifications and the command line alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from demand.escalation import BREACHED, Escalation
+from zenops.kernel.notification import Message, Severity
 
-Severity = Literal["info", "success", "warning", "failure"]
+__all__ = [
+    "BREACHED",
+    "Escalation",
+    "Links",
+    "Message",
+    "escalation_message",
+    "first_prefect_ui",
+    "flow_failure_message",
+    "flow_run_url",
+    "handback_message",
+    "incident_message",
+    "mlflow_run_url",
+    "mlflow_ui_base",
+    "prefect_ui_base",
+]
 
 TOP_FEATURES = 5
-
-
-@dataclass(frozen=True)
-class Message:
-    """One notification: a title, a markdown body and how serious it is."""
-
-    title: str
-    body: str
-    severity: Severity = "info"
 
 
 @dataclass(frozen=True)
@@ -42,13 +53,33 @@ class Links:
 
 
 def prefect_ui_base(configured: str | None, ui_env: str | None, api_env: str | None) -> str | None:
-    """The Prefect UI to link to: ``ui_url``, else ``PREFECT_UI_URL``, else the API URL minus ``/api``."""
+    """The Prefect UI to link to: ``ui_url``, else ``PREFECT_UI_URL``, else the API URL minus ``/api``.
+
+    The one rule for the Prefect UI's address (see :func:`first_prefect_ui`).
+    """
     for value in (configured, ui_env):
         if value and value.strip():
             return value.strip().rstrip("/")
     if api_env and api_env.strip():
         api = api_env.strip().rstrip("/")
         return api.removesuffix("/api") or None
+    return None
+
+
+def first_prefect_ui(configured: str | None, sources: Iterable[tuple[str | None, str | None]]) -> str | None:
+    """The Prefect UI: ``configured``, else the first of ``sources`` that names a UI or an API.
+
+    ``sources`` are (``PREFECT_UI_URL``, ``PREFECT_API_URL``) pairs, most specific first
+    (the environment, then Prefect's settings: :func:`zenops.adapters.prefect_links.prefect_urls`);
+    each is read only when the ones before it name nothing.
+    """
+    found = prefect_ui_base(configured, None, None)
+    if found:
+        return found
+    for ui, api in sources:
+        found = prefect_ui_base(None, ui, api)
+        if found:
+            return found
     return None
 
 

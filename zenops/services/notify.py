@@ -1,4 +1,4 @@
-"""Notifications: who hears about what (``notifications`` in ``zenops.yaml``), sent through Apprise.
+"""Notifications: who hears about what (``notifications`` in ``zenops.yaml``), sent by a notifier.
 
 Routing by audience:
 
@@ -10,13 +10,17 @@ Routing by audience:
 
 An owner or sponsor with an entry of its own uses that entry, even an empty one
 (which silences it). URLs may name environment variables as ``${NAME}``;
-:func:`check_notifications` expands and parses every URL without sending, so a
-bad one is a :class:`~zenops.kernel.errors.ConfigError` at start rather than a silent gap.
+:func:`check_targets` expands every URL and asks the notifier whether it can send
+to it, without sending, so a bad one is a :class:`~zenops.kernel.errors.ConfigError`
+at start rather than a silent gap.
 
-Sending never raises: one Apprise ``notify`` per message, and each URL's outcome
-comes back as a :class:`Delivery`; failures are logged on ``zenops.services.notify``. A
-notification must never fail the work it reports on. Nothing is sent when no URL
-applies.
+The service takes its outside systems as ports: a :class:`~zenops.ports.Notifier`
+sends (Apprise in production, :mod:`zenops.adapters.apprise`) and a :class:`RunLinks`
+says where the Prefect UI is named and which flow run is current
+(:mod:`zenops.adapters.prefect_links`); :mod:`zenops.bootstrap` wires both for the
+flows and the command line. Sending never raises: each URL's outcome comes back as a :class:`Delivery`;
+failures are logged on ``zenops.notify``. A notification must never fail the work it
+reports on. Nothing is sent when no URL applies.
 """
 
 from __future__ import annotations
@@ -25,67 +29,50 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from zenops.kernel.config import CONFIG_FILE, ModelSpec, Notifications, ZenopsConfig
 from zenops.kernel.errors import ConfigError
+from zenops.kernel.notification import Delivery, Message, Target
 from zenops.services.messages import (
     BREACHED,
     Escalation,
     Links,
-    Message,
     escalation_message,
+    first_prefect_ui,
     flow_failure_message,
     flow_run_url,
     handback_message,
     incident_message,
     mlflow_run_url,
     mlflow_ui_base,
-    prefect_ui_base,
 )
+from zenops.workspace import Workspace
 
-if TYPE_CHECKING:
-    from zenops.workspace import Workspace
+if TYPE_CHECKING:  # zenops.ports loads the drift core's pandas and SciPy: for the type only
+    from zenops.ports import Notifier
 
 log = logging.getLogger("zenops.notify")
 
 SECTION = "notifications"
-SEND_TIMEOUT_S = 30.0
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 R = TypeVar("R")
 
 __all__ = [
+    "ConfiguredLinks",
     "Delivery",
     "Escalation",
-    "Sender",
+    "RunLinks",
     "Target",
-    "check_notifications",
+    "check_targets",
+    "deliver",
     "notify_escalations",
     "notify_flow_failure",
     "notify_handback",
     "notify_incident",
 ]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One URL to notify and the ``zenops.yaml`` field it comes from (for error lines)."""
-
-    field: str  # e.g. notifications.owners.ds-credit
-    url: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What became of one URL's notification. ``target`` hides secrets; ``error`` says why it failed."""
-
-    audience: str
-    target: str
-    ok: bool
-    error: str | None = None
 
 
 # -- routing (pure) ----------------------------------------------------------------------
@@ -155,130 +142,68 @@ def expand(target: Target, env: Mapping[str, str], source: str = CONFIG_FILE) ->
     return Target(target.field, _VARIABLE.sub(value, target.url))
 
 
-# -- the Apprise adapter -----------------------------------------------------------------
-
-
-def _scheme(url: str) -> str:
-    return url.split("://", 1)[0] + "://" if "://" in url else "?"
-
-
-def _service(url: str) -> Any:
-    """The Apprise service for ``url``, or None when Apprise does not recognise it."""
-    import apprise
-
-    return apprise.Apprise.instantiate(url)
-
-
-def check_notifications(
-    config: ZenopsConfig, env: Mapping[str, str] | None = None, source: str = CONFIG_FILE
+def check_targets(
+    config: ZenopsConfig,
+    notifier: Notifier,
+    env: Mapping[str, str] | None = None,
+    source: str = CONFIG_FILE,
 ) -> int:
     """Check every notification URL up front, sending nothing; returns how many there are.
 
-    Expands ``${NAME}`` and asks Apprise to parse each URL, so ``zenops serve``
-    refuses to start on a missing secret or a URL no service understands (a
-    :class:`ConfigError` naming the field) instead of losing notifications later.
+    Expands ``${NAME}`` (from ``env``, default the process environment) and asks the
+    notifier whether it can send to each URL, so ``zenops serve`` refuses to start on
+    a missing secret or a URL no service understands (a :class:`ConfigError` naming
+    the field) instead of losing notifications later.
     """
     env = os.environ if env is None else env
     count = 0
     for target in all_targets(config.notifications):
-        full = expand(target, env, source)
-        if _quietly(_service, full.url) is None:
-            raise ConfigError(
-                f"{source}: {target.field}: '{target.url}' is not a URL Apprise can send to "
-                "(see https://appriseit.com/services/)"
-            )
+        problem = notifier.problem(expand(target, env, source).url)
+        if problem:
+            raise ConfigError(f"{source}: {target.field}: '{target.url}' {problem}")
         count += 1
     return count
 
 
-def _quietly(function: Callable[[str], R], url: str) -> R:
-    """Apprise's own log lines stay out of the one-line error (and never show a secret)."""
-    apprise_log = logging.getLogger("apprise")
-    level = apprise_log.level
-    apprise_log.setLevel(logging.CRITICAL)
-    try:
-        return function(url)
-    finally:
-        apprise_log.setLevel(level)
+# -- the ports ---------------------------------------------------------------------------
 
 
-class Sender(Protocol):
-    """Sends one message to resolved targets and says what became of each."""
+class RunLinks(Protocol):
+    """Where the Prefect UI is named and which flow run is current, for the links of a message."""
 
-    def send(self, message: Message, targets: Sequence[Target]) -> list[Delivery]: ...
+    def prefect_urls(self) -> Iterable[tuple[str | None, str | None]]:
+        """(``PREFECT_UI_URL``, ``PREFECT_API_URL``) pairs, most specific first."""
+        ...
 
-
-class AppriseSender:
-    """The real sender: one Apprise ``notify`` per message, markdown body, one result per URL."""
-
-    def __init__(self, timeout: float = SEND_TIMEOUT_S) -> None:
-        self.timeout = timeout
-
-    def send(self, message: Message, targets: Sequence[Target]) -> list[Delivery]:
-        import apprise
-
-        deliveries: list[Delivery] = []
-        sender = apprise.Apprise()
-        waiting: dict[str, list[tuple[str, str]]] = {}  # service -> (field, masked URL)
-        for target in targets:
-            service = _service(target.url)
-            if service is None:
-                deliveries.append(
-                    Delivery(target.field, _scheme(target.url), False, "not a URL Apprise can send to")
-                )
-                continue
-            sender.add(service)
-            masked = service.url(privacy=True)
-            waiting.setdefault(_key(service.url_id(), masked), []).append((target.field, _short(masked)))
-        if not len(sender):
-            return deliveries
-        result = sender.notify(
-            body=message.body,
-            title=message.title,
-            body_format=apprise.NotifyFormat.MARKDOWN,
-            notify_type=apprise.NotifyType(message.severity),
-            timeout=self.timeout,
-        )
-        try:
-            for outcome in result:
-                key = _key(outcome.url_id, outcome.url)
-                fields = waiting.get(key)
-                field = fields.pop(0)[0] if fields else "?"
-                if not fields:
-                    waiting.pop(key, None)
-                error = None if outcome else _problems(outcome.logs()) or outcome.status.name.lower()
-                deliveries.append(Delivery(field, _short(outcome.url), bool(outcome), error))
-            if waiting:  # the call itself failed before reaching these services
-                why = _problems(result.call_logs()) or result.status.name.lower()
-                for pending in waiting.values():
-                    deliveries += [Delivery(field, masked, False, why) for field, masked in pending]
-        finally:
-            result.close()
-        return deliveries
+    def current_flow_run(self) -> str | None: ...
 
 
-def _key(url_id: str | None, url: str) -> str:
-    return url_id or url
+class ConfiguredLinks:
+    """Run links from ``zenops.yaml`` alone (``notifications.ui_url``), with no current flow run.
 
+    What the service uses when no :class:`RunLinks` is given: it reads nothing outside
+    the configuration (the flows get Prefect's, :mod:`zenops.bootstrap`).
+    """
 
-def _short(masked_url: str) -> str:
-    """A masked URL without Apprise's options, for logs."""
-    return masked_url.split("?", 1)[0]
+    def prefect_urls(self) -> Iterable[tuple[str | None, str | None]]:
+        return ()
 
-
-def _problems(entries: Iterable[Any]) -> str:
-    lines = [e.message for e in entries if getattr(e, "level", "") in ("WARNING", "ERROR", "CRITICAL")]
-    return "; ".join(" ".join(line.split()) for line in lines)
+    def current_flow_run(self) -> str | None:
+        return None
 
 
 def deliver(
     config: ZenopsConfig,
     message: Message,
     targets: Sequence[Target],
-    sender: Sender | None = None,
+    sender: Notifier,
     env: Mapping[str, str] | None = None,
 ) -> list[Delivery]:
-    """Send ``message`` to ``targets``; every failure is logged and returned, never raised."""
+    """Send ``message`` to ``targets`` through ``sender``; every failure is logged and returned, never raised.
+
+    Each ``${NAME}`` is expanded from ``env`` (default: the process environment) and
+    each URL is sent to once.
+    """
     env = os.environ if env is None else env
     deliveries: list[Delivery] = []
     ready: list[Target] = []
@@ -287,17 +212,17 @@ def deliver(
         try:
             full = expand(target, env)
         except ConfigError as error:
-            deliveries.append(Delivery(target.field, _scheme(target.url), False, str(error)))
+            deliveries.append(Delivery(target.field, target.scheme, False, str(error)))
             continue
         if full.url not in seen:
             seen.add(full.url)
             ready.append(full)
     if ready:
         try:
-            deliveries += (sender or AppriseSender()).send(message, ready)
+            deliveries += sender.send(message, ready)
         except Exception as error:  # a notification never fails the work it reports on
             deliveries += [
-                Delivery(t.field, _scheme(t.url), False, f"{type(error).__name__}: {error}") for t in ready
+                Delivery(t.field, t.scheme, False, f"{type(error).__name__}: {error}") for t in ready
             ]
     for delivery in deliveries:
         if delivery.ok:
@@ -316,27 +241,9 @@ def deliver(
 # -- links -------------------------------------------------------------------------------
 
 
-def prefect_ui(config: ZenopsConfig) -> str | None:
-    """The Prefect UI base: ``ui_url``, ``PREFECT_UI_URL``, ``PREFECT_API_URL`` minus ``/api``.
-
-    The environment comes first; then the settings Prefect itself runs with (its
-    profile, or a temporary API such as a test server).
-    """
-    found = prefect_ui_base(
-        config.notifications.ui_url, os.environ.get("PREFECT_UI_URL"), os.environ.get("PREFECT_API_URL")
-    )
-    if found:
-        return found
-    try:
-        from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
-        return prefect_ui_base(None, PREFECT_UI_URL.value(), PREFECT_API_URL.value())
-    except Exception:
-        return None
-
-
-def _flow_run_link(config: ZenopsConfig, flow_run_id: str | None) -> str | None:
-    return flow_run_url(prefect_ui(config), str(flow_run_id) if flow_run_id else None)
+def _flow_run_link(config: ZenopsConfig, links: RunLinks, flow_run_id: Any) -> str | None:
+    ui = first_prefect_ui(config.notifications.ui_url, links.prefect_urls())
+    return flow_run_url(ui, str(flow_run_id) if flow_run_id else None)
 
 
 def _mlflow_base(workspace: Workspace) -> str | None:
@@ -390,7 +297,8 @@ def notify_incident(
     outcome: dict[str, Any],
     flow_run_id: str | None,
     *,
-    sender: Sender | None = None,
+    sender: Notifier,
+    links: RunLinks | None = None,
 ) -> list[Delivery]:
     """Tell the on-call that monitoring opened a ticket for ``spec``'s batch ``outcome``.
 
@@ -400,12 +308,12 @@ def notify_incident(
     links to the flow run, the MLflow monitoring run and the Evidently report.
     """
     config = workspace.config
-    links = Links(
-        flow_run=_flow_run_link(config, flow_run_id),
+    found = Links(
+        flow_run=_flow_run_link(config, links or ConfiguredLinks(), flow_run_id),
         mlflow_run=_mlflow_run_link(workspace, outcome.get("run_id")),
         report=outcome.get("report_uri"),
     )
-    message = incident_message({"model": spec.name, **outcome}, links)
+    message = incident_message({"model": spec.name, **outcome}, found)
     return deliver(config, message, oncall_targets(config.notifications), sender)
 
 
@@ -416,7 +324,8 @@ def notify_handback(
     result: dict[str, Any],
     flow_run_id: str | None,
     *,
-    sender: Sender | None = None,
+    sender: Notifier,
+    links: RunLinks | None = None,
 ) -> list[Delivery]:
     """Tell the model's owner that a refresh handed the model back, with why, the rebuild ticket and dossier.
 
@@ -425,11 +334,11 @@ def notify_handback(
     """
     config = workspace.config
     run_id = _version_run(workspace, spec.name, result.get("challenger_version"))
-    links = Links(
-        flow_run=_flow_run_link(config, flow_run_id or result.get("flow_run")),
+    found = Links(
+        flow_run=_flow_run_link(config, links or ConfiguredLinks(), flow_run_id or result.get("flow_run")),
         mlflow_run=_mlflow_run_link(workspace, run_id),
     )
-    message = handback_message({"model": spec.name, **result}, links)
+    message = handback_message({"model": spec.name, **result}, found)
     return deliver(config, message, owner_targets(config.notifications, spec.owner), sender)
 
 
@@ -439,25 +348,25 @@ def notify_escalations(
     escalations: Sequence[Escalation],
     *,
     flow_run_id: str | None = None,
-    sender: Sender | None = None,
+    sender: Notifier,
+    links: RunLinks | None = None,
 ) -> list[Delivery]:
     """Tell each escalated ticket's sponsor (and the on-call once breached) that its SLA is at risk.
 
     One message per ticket (:class:`~demand.escalation.Escalation`); ``flow_run_id`` defaults to
-    the current Prefect flow run, whose page the message links to.
+    the current flow run (``links.current_flow_run()``), whose page the message links to.
     """
     if not escalations:
         return []
     config = workspace.config
+    links = links or ConfiguredLinks()
     if flow_run_id is None:
-        from prefect.runtime import flow_run
-
-        flow_run_id = flow_run.id
-    links = Links(flow_run=_flow_run_link(config, flow_run_id))
+        flow_run_id = links.current_flow_run()
+    found = Links(flow_run=_flow_run_link(config, links, flow_run_id))
     deliveries: list[Delivery] = []
     for escalation in escalations:
         try:
-            message = escalation_message(escalation, links)
+            message = escalation_message(escalation, found)
             targets = escalation_targets(config.notifications, escalation)
         except Exception:
             log.exception("cannot notify escalation %r", escalation)
@@ -466,16 +375,16 @@ def notify_escalations(
     return deliveries
 
 
-def notify_flow_failure(flow: Any, flow_run: Any, state: Any, *, sender: Sender | None = None) -> None:
-    """Prefect flow hook (``on_failure=[...]``, ``on_crashed=[...]``): tell the on-call a run failed.
+def notify_flow_failure(
+    flow: Any, flow_run: Any, state: Any, *, sender: Notifier, links: RunLinks | None = None
+) -> None:
+    """Flow hook (Prefect's ``on_failure=[...]``, ``on_crashed=[...]``): tell the on-call a run failed.
 
     The workspace comes from the run's ``workspace`` parameter; without it, or
     when its configuration cannot be read, the hook logs and does nothing. The
     message names the flow, the run and the state's message, and links to the run.
     """
     try:
-        from zenops.workspace import Workspace
-
         parameters = getattr(flow_run, "parameters", None) or {}
         root = parameters.get("workspace")
         if not root:
@@ -487,13 +396,14 @@ def notify_flow_failure(flow: Any, flow_run: Any, state: Any, *, sender: Sender 
         except Exception as error:
             log.warning("cannot read %s to notify a failure: %s", workspace.config_path, error)
             return
-        links = Links(flow_run=_flow_run_link(config, getattr(flow_run, "id", None)))
+        run_id = getattr(flow_run, "id", None)
+        found = Links(flow_run=_flow_run_link(config, links or ConfiguredLinks(), run_id))
         message = flow_failure_message(
             flow_name=getattr(flow, "name", None) or getattr(flow_run, "flow_name", "flow"),
             run_name=getattr(flow_run, "name", None),
             state_name=getattr(state, "name", None) or "Failed",
             state_message=getattr(state, "message", None),
-            links=links,
+            links=found,
         )
         deliver(config, message, oncall_targets(config.notifications), sender)
     except Exception:
