@@ -1,0 +1,147 @@
+"""Running zenops: ``init``, ``status``, ``serve``, ``server`` and ``demo``.
+
+``serve`` runs the deployments against a Prefect server, ``server`` starts one (and
+MLflow's) over the workspace, ``demo`` tells the whole story in a fresh folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.concurrency import all_limits, ensure_limits
+from flows.deployments import definitions, runner_deployments
+from zenops.adapters.prefect_links import prefect_api_url, prefect_urls
+from zenops.app.cli.output import JsonOption, emit, err, out
+from zenops.app.cli.root import checked, workspace
+from zenops.app.demo.story import run_demo
+from zenops.app.init import init_workspace
+from zenops.app.servers import run_until_stopped, start_servers
+from zenops.bootstrap import check_notifications
+from zenops.kernel.errors import StoreError, UsageError
+from zenops.services.messages import first_prefect_ui
+from zenops.services.status import workspace_status
+from zenops.workspace import Workspace
+
+__all__ = ["demo", "init", "serve", "server", "status"]
+
+
+def init(
+    directory: Annotated[
+        str | None, typer.Argument(help="Folder of the workspace (default: the current one).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace: git + DVC with a remote, MLflow and ticket stores, an example zenops.yaml."""
+    target = Workspace(directory) if directory else workspace()
+    report = init_workspace(target)
+
+    def render(data: dict[str, Any]) -> None:
+        out.print(f"[bold]workspace[/] {data['root']}")
+        for item in data["created"]:
+            out.print(f"  [green]created[/] {item}")
+        for item in data["kept"]:
+            out.print(f"  [dim]kept[/]    {item}")
+
+    emit(asdict(report), as_json, render)
+
+
+STATUS_COLUMNS = ("model", "champion", "data rev", "data md5", "metric", "aliases", "last verdict", "tickets")
+
+
+def status(as_json: JsonOption = False) -> None:
+    """Models, champion versions and their data versions."""
+    emit(workspace_status(checked(training="skip")), as_json, _render_status)
+
+
+def _render_status(data: dict[str, Any]) -> None:
+    table = Table(title="models")
+    for column in STATUS_COLUMNS:
+        table.add_column(column)
+    for row in data["models"]:
+        champion = row["champion"] or {}
+        metric = champion.get("metric")
+        table.add_row(
+            row["model"],
+            str(champion.get("version", "—")),
+            (champion.get("data_rev") or "—")[:10],
+            champion.get("data_md5") or "—",
+            f"{row['metric']} {metric:.4f}" if metric is not None else "—",
+            ", ".join(f"{k}={v}" for k, v in sorted(row["aliases"].items())) or "—",
+            f"{row['last_verdict']} ({row['last_batch']})" if row["last_verdict"] else "—",
+            ", ".join(f"#{t}" for t in row["open_tickets"]) or "—",
+        )
+    out.print(table)
+
+
+def serve() -> None:
+    """Run the deployments (schedules and the refresh trigger) in this process, against a Prefect server."""
+    ws = checked()
+    config = ws.config
+    check_notifications(config)
+    api = prefect_api_url()
+    if not api:
+        raise UsageError(
+            "PREFECT_API_URL: not set; zenops serve needs a Prefect server "
+            "(start one with 'zenops server' and export the PREFECT_API_URL it prints)"
+        )
+    _check_prefect(api)
+    limits = ensure_limits(all_limits(config))
+    deployments = runner_deployments(config, str(ws.root))
+    ui = first_prefect_ui(None, prefect_urls())
+    err.print(f"[bold]zenops serve[/] {ws.root}")
+    for item in definitions(config.schedules):
+        when = item.cron and f"cron '{item.cron}' ({config.schedules.timezone})"
+        when = when or ("on zenops.model.degraded (verdict refresh)" if item.trigger else "by hand")
+        err.print(f"  {item.full_name:28} {when}")
+    err.print(f"  concurrency limits: {', '.join(f'{k}={v}' for k, v in sorted(limits.items()))}")
+    err.print(f"  Prefect UI: {ui}   (API {api}; Ctrl-C stops)")
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*deployments, print_starting_message=False)
+
+
+def _check_prefect(api: str) -> None:
+    """Fail with one line when the Prefect API does not answer its health check."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"{api.rstrip('/')}/health", timeout=10)
+        answer.raise_for_status()
+    except httpx.HTTPError as error:
+        raise StoreError(f"Prefect API {api}: not reachable ({error})") from None
+
+
+def server(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    mlflow_port: Annotated[int, typer.Option(help="Port of the MLflow tracking server.")] = 5000,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
+) -> None:
+    """Start a Prefect server and an MLflow tracking server over the workspace's stores."""
+    ws = workspace().require()
+    servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    err.print(f"[bold]zenops server[/] {ws.root}")
+    for item in servers.servers:
+        err.print(f"  [bold]{item.name}[/] {item.url}   (log {item.log})")
+    err.print("point zenops at them (Ctrl-C stops both):")
+    for key, value in servers.environment.items():
+        out.print(f"export {key}={value}")
+    sys.stdout.flush()
+    raise SystemExit(run_until_stopped(servers))
+
+
+def demo(
+    directory: Annotated[
+        str, typer.Option("--dir", help="Folder for the demo workspace (a fresh one).")
+    ] = "zenops-demo",
+    as_json: JsonOption = False,
+) -> None:
+    """The whole story on embedded defaults, end to end, in a fresh folder."""
+    summary = run_demo(directory, console=err if as_json else out)
+    if as_json:
+        emit(summary, True, lambda _: None)
