@@ -46,6 +46,7 @@ from drift.stattests import (
 )
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
+from zenops.kernel.offline import stay_offline
 
 __all__ = [
     "EvidentlyEngine",
@@ -111,8 +112,6 @@ class EvidentlyEngine:
 
         Raises :class:`~zenops.kernel.errors.DataError` when the frames cannot be compared.
         """
-        from zenops.kernel.offline import stay_offline
-
         stay_offline()
         register_with_evidently()
         reference = sample_reference(reference, spec)

@@ -285,8 +285,6 @@ def warm_up() -> None:
 
 
 def _new_estimator(method: str, spec: ModelSpec) -> Any:
-    from zenops.kernel.offline import stay_offline
-
     stay_offline()
     import nannyml
     from nannyml.calibration import NoopCalibrator
