@@ -23,6 +23,8 @@ from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
+from drift.adapters.evidently import warm_up as warm_up_evidently
+from drift.adapters.nannyml import warm_up as warm_up_nannyml
 from zenops.kernel.config import MonitoringSettings
 from zenops.kernel.errors import StoreError
 
@@ -30,12 +32,20 @@ from zenops.kernel.errors import StoreError
 WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
 
 
+def warm_up() -> None:
+    """Import the drift libraries once per process, before a monitoring task uses them.
+
+    Every monitoring task calls it first, and a process pool's workers as they start:
+    Evidently's first import is not thread-safe (:func:`drift.adapters.evidently.warm_up`).
+    """
+    warm_up_evidently()
+    warm_up_nannyml()
+
+
 def task_runner(settings: MonitoringSettings) -> Any:
     """A new, not yet started, task runner for ``settings``."""
     if settings.runner == "process":
         from prefect.task_runners import ProcessPoolTaskRunner
-
-        from zenops.services.monitor.cycle import warm_up
 
         return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=warm_up)
     if settings.runner == "dask":

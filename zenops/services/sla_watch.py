@@ -2,7 +2,8 @@
 
 The rule is pure (:mod:`demand.escalation`); these functions read the ticket store,
 re-check each ticket just before recording (so two watches at once escalate a
-ticket once), and render what the Prefect UI shows.
+ticket once), emit each escalation on the event bus, and render what the Prefect UI
+shows.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from typing import Any
 from demand.escalation import Escalation, due_escalations, escalated_levels, escalation_evidence
 from demand.tickets import ACTIVE
 from zenops.kernel import clock
+from zenops.ports import EventBus
 from zenops.workspace import Workspace
 
 ACTOR = "zenops sla-watch"
 
 
-def pending_escalations(workspace: Workspace) -> list[Escalation]:
-    """The escalations owed now over the workspace's active tickets."""
+def find_escalations(workspace: Workspace) -> tuple[list[Escalation], int]:
+    """The escalations owed now, and how many active tickets were watched."""
     policy = workspace.config.sla_watch
     tickets = workspace.ticket_store().list(status=ACTIVE)
-    return due_escalations(tickets, clock.now(), policy.near_share, policy.kinds)
+    return due_escalations(tickets, clock.now(), policy.near_share, policy.kinds), len(tickets)
 
 
 def record_escalation(workspace: Workspace, escalation: Escalation) -> bool:
@@ -34,10 +36,8 @@ def record_escalation(workspace: Workspace, escalation: Escalation) -> bool:
     return True
 
 
-def emit_escalated(escalation: Escalation) -> None:
-    """The Prefect event ``zenops.ticket.escalated``, for automations that act on SLA risk."""
-    from prefect.events import emit_event
-
+def emit_escalated(events: EventBus, escalation: Escalation) -> None:
+    """The event ``zenops.ticket.escalated``, for automations that act on SLA risk."""
     resource = {
         "prefect.resource.id": f"zenops.ticket.{escalation.ticket}",
         "prefect.resource.name": escalation.title,
@@ -53,7 +53,7 @@ def emit_escalated(escalation: Escalation) -> None:
                 "prefect.resource.name": escalation.model,
             }
         )
-    emit_event(
+    events.emit(
         event="zenops.ticket.escalated",
         resource=resource,
         related=related,

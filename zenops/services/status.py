@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from demand.tickets import ACTIVE
 from registry import lineage
 from registry.versions import CHAMPION
 from zenops.workspace import Workspace
@@ -11,11 +12,8 @@ from zenops.workspace import Workspace
 
 def workspace_status(workspace: Workspace) -> dict[str, Any]:
     """Per model: aliases, the champion's version, data version and metric, last verdict, open tickets."""
-    from demand.tickets import ACTIVE
-    from zenops.adapters.monitor_state import MonitorStateStore
-
     registry = workspace.registry()
-    states = {state.model: state for state in MonitorStateStore(workspace.stores.tickets_url).all()}
+    states = {state.model: state for state in workspace.monitor_state().all()}
     active = workspace.ticket_store().list(status=ACTIVE)
     models = []
     for spec in workspace.config.models:

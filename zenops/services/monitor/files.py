@@ -22,7 +22,7 @@ from drift.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, dig
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.paths import STATE_DIR
 from zenops.ports import FileRecord
-from zenops.workspace import Workspace
+from zenops.services.monitor.wiring import MonitorWorkspace
 
 __all__ = [
     "BATCHES",
@@ -63,7 +63,9 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def unread_files(workspace: Workspace, spec: ModelSpec, seen: dict[tuple[str, str], FileRecord]) -> Intake:
+def unread_files(
+    workspace: MonitorWorkspace, spec: ModelSpec, seen: dict[tuple[str, str], FileRecord]
+) -> Intake:
     """Files of the batches and labels folders that monitoring does not read and has not reported."""
     intake = Intake()
     for kind, folder in ((BATCHES, spec.batches), (LABELS, spec.labels)):
@@ -78,7 +80,7 @@ def unread_files(workspace: Workspace, spec: ModelSpec, seen: dict[tuple[str, st
 
 
 def take_in(
-    workspace: Workspace,
+    workspace: MonitorWorkspace,
     spec: ModelSpec,
     classes: list[Any] | None,
     seen: dict[tuple[str, str], FileRecord],
@@ -111,7 +113,7 @@ def take_in(
     return intake
 
 
-def scored_dir(workspace: Workspace, model: str) -> Path:
+def scored_dir(workspace: MonitorWorkspace, model: str) -> Path:
     return workspace.root / STATE_DIR / "monitor" / model / "scored"
 
 
@@ -123,14 +125,16 @@ def kept_columns(spec: ModelSpec, scored: pd.DataFrame) -> pd.DataFrame:
     return scored[columns]
 
 
-def keep_scored(workspace: Workspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame) -> None:
+def keep_scored(workspace: MonitorWorkspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame) -> None:
     """Keep the scored rows so labels arriving later can be joined to them."""
     folder = scored_dir(workspace, spec.name)
     folder.mkdir(parents=True, exist_ok=True)
     kept_columns(spec, scored).to_parquet(folder / f"{batch.stem}.parquet", index=False)
 
 
-def scored_index(workspace: Workspace, spec: ModelSpec, current: tuple[str, pd.DataFrame]) -> dict[str, str]:
+def scored_index(
+    workspace: MonitorWorkspace, spec: ModelSpec, current: tuple[str, pd.DataFrame]
+) -> dict[str, str]:
     """Every scored id → the batch (file stem) that scored it last, the ``current`` batch included."""
     index: dict[str, str] = {}
     stem, frame = current
@@ -144,7 +148,7 @@ def scored_index(workspace: Workspace, spec: ModelSpec, current: tuple[str, pd.D
 
 
 def labelled_frame(
-    workspace: Workspace, spec: ModelSpec, matching: Matching, current: tuple[str, pd.DataFrame]
+    workspace: MonitorWorkspace, spec: ModelSpec, matching: Matching, current: tuple[str, pd.DataFrame]
 ) -> pd.DataFrame | None:
     """The scored rows measured at this step, joined with their labels (None: none matched)."""
     if matching.matched.empty:
@@ -166,7 +170,7 @@ def labelled_frame(
     return joined if len(joined) else None
 
 
-def _relative(workspace: Workspace, path: Path) -> str:
+def _relative(workspace: MonitorWorkspace, path: Path) -> str:
     try:
         return str(path.relative_to(workspace.root))
     except ValueError:

@@ -3,28 +3,33 @@
 - :class:`BatchOutcome` is one batch's (or one reported file's) result; its
   ``to_dict`` holds the interface's JSON keys, and :func:`summarise` folds a
   model's outcomes into the cycle's object for that model.
-- :func:`record_batch` writes the batch's MLflow monitoring run (figures, verdict,
-  Evidently snapshot and, when kept, HTML report); :func:`forget_run` deletes it
-  again when the batch could not be finished.
+- :func:`record_batch` writes the batch's monitoring run through the registry port
+  (figures, verdict, the drift engine's snapshot and, when kept, HTML report);
+  :func:`forget_run` deletes it again when the batch could not be finished.
 - :func:`open_ticket` opens the incident's ticket once (a repeat adds evidence);
-  :func:`emit_degraded` emits ``zenops.model.degraded`` for a new refresh or
-  rebuild ticket.
+  :func:`emit_degraded` emits ``zenops.model.degraded`` on the event bus for a new
+  refresh or rebuild ticket.
+- :func:`cycle_markdown` and :func:`cycle_table` are what the Prefect UI shows of a cycle.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from demand.tickets import ACTIVE, TicketDraft, incident_key, new_ticket
 from drift.measurement import DriftMeasurement
+from drift.verdicts import SEVERITY
 from registry import lineage
 from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
-from zenops.workspace import Workspace
+from zenops.ports import EventBus
+from zenops.services.monitor.wiring import MonitorWorkspace
 
 log = logging.getLogger("zenops.monitor")
 
@@ -67,9 +72,6 @@ class BatchOutcome:
             "run_id": self.run_id,
             "champion_version": self.champion_version,
         }
-
-
-SEVERITY = {"ok": 0, "warn": 1, "data_quality": 2, "refresh": 3, "rebuild": 4}
 
 
 def summarise(model: str, outcomes: list[BatchOutcome], note: str | None = None) -> dict[str, Any]:
@@ -120,17 +122,16 @@ def wants_html(policy: str, outcome: BatchOutcome, previous_verdict: str | None)
 
 
 def record_batch(
-    workspace: Workspace,
+    workspace: MonitorWorkspace,
     spec: ModelSpec,
     outcome: BatchOutcome,
     measurement: DriftMeasurement | None,
     html: bool = True,
 ) -> None:
-    """An MLflow run per batch, linked to the champion, with figures and the Evidently report."""
-    import tempfile
+    """A monitoring run per batch, linked to the champion, with figures and the drift report.
 
-    import mlflow
-
+    Sets the outcome's ``run_id`` and ``report_uri`` once the run is complete.
+    """
     registry = workspace.registry()
     identity = {lineage.RUN_KIND: "monitoring", "zenops.batch": outcome.batch}
     # The watermark has not passed this batch, so a run already logged for it comes from
@@ -145,61 +146,54 @@ def record_batch(
         "zenops.champion.version": outcome.champion_version or "",
         "zenops.verdict": outcome.verdict,
     }
-    with registry.start_run(spec.name, f"monitor {spec.name} {outcome.batch}", tags) as run:  # noqa: SIM117
-        with registry.errors(f"log monitoring run {run.info.run_id}"):
-            metrics: dict[str, float] = {"rows": float(outcome.rows)}
-            if outcome.drift_share is not None:
-                metrics["drift_share"] = outcome.drift_share
-            if outcome.performance and outcome.performance.get("value") is not None:
-                metrics[f"{outcome.performance['kind']}_{outcome.performance['metric']}"] = float(
-                    outcome.performance["value"]
-                )
-            if measurement is not None:
-                for column in measurement.features:
-                    if column.p_value is not None and column.p_value == column.p_value:
-                        metrics[f"drift_p.{column.column}"] = float(column.p_value)
-                    if column.effect == column.effect:
-                        metrics[f"drift_effect.{column.column}"] = float(column.effect)
-            mlflow.log_metrics(metrics)
-            crash_point("during-record")
-            mlflow.log_dict(
-                {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()},
-                "verdict.json",
-            )
-            if measurement is not None:
-                mlflow.log_text(measurement.report_json, "evidently/snapshot.json")
-                outcome.report_uri = f"{run.info.artifact_uri}/evidently/snapshot.json"
-                if html:
-                    with tempfile.TemporaryDirectory() as scratch:
-                        for path in measurement.save_html(Path(scratch) / "report.html"):
-                            mlflow.log_artifact(str(path), artifact_path="evidently")
-                    outcome.report_uri = f"{run.info.artifact_uri}/evidently/report.html"
-            outcome.run_id = run.info.run_id
+    verdict = {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()}
+    run_id, report_uri = registry.log_monitoring_run(
+        spec.name,
+        f"monitor {spec.name} {outcome.batch}",
+        tags,
+        run_metrics(outcome, measurement),
+        verdict,
+        snapshot=None if measurement is None else measurement.report_json,
+        html=measurement.save_html if measurement is not None and html else None,
+    )
+    outcome.run_id, outcome.report_uri = run_id, report_uri
 
 
-def would_open(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> bool:
+def run_metrics(outcome: BatchOutcome, measurement: DriftMeasurement | None) -> dict[str, float]:
+    """The monitoring run's metrics: rows, drift share, the performance figure, each column's test."""
+    metrics: dict[str, float] = {"rows": float(outcome.rows)}
+    if outcome.drift_share is not None:
+        metrics["drift_share"] = outcome.drift_share
+    if outcome.performance and outcome.performance.get("value") is not None:
+        metrics[f"{outcome.performance['kind']}_{outcome.performance['metric']}"] = float(
+            outcome.performance["value"]
+        )
+    if measurement is not None:
+        for column in measurement.features:
+            if column.p_value is not None and column.p_value == column.p_value:
+                metrics[f"drift_p.{column.column}"] = float(column.p_value)
+            if column.effect == column.effect:
+                metrics[f"drift_effect.{column.column}"] = float(column.effect)
+    return metrics
+
+
+def would_open(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutcome) -> bool:
     """Whether this outcome opens a new ticket (no open one for the incident yet)."""
     if outcome.verdict not in TICKET_VERDICTS or workspace.config.monitoring.html_reports == "never":
         return False
-    from demand.tickets import ACTIVE
-
     key = incident(spec, outcome.verdict)
     active = workspace.ticket_store().list(model=spec.name, status=ACTIVE)
     return not any(t.idempotency_key == key for t in active)
 
 
 def incident(spec: ModelSpec, verdict: str) -> str:
-    from demand.tickets import incident_key
-
     return incident_key(spec.name, verdict, "monitoring")
 
 
-def open_ticket(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) -> None:
+def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutcome) -> None:
     """Open the incident's ticket, or add this batch as evidence to the open one."""
     if outcome.verdict not in TICKET_VERDICTS:
         return
-    from demand.tickets import TicketDraft, new_ticket
-
     config = workspace.config
     titles = {
         "refresh": f"Refresh {spec.name}: drift or performance drop",
@@ -229,8 +223,8 @@ def open_ticket(workspace: Workspace, spec: ModelSpec, outcome: BatchOutcome) ->
     outcome.ticket, outcome.ticket_created = stored.id, created
 
 
-def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
-    """The Prefect event a deployment trigger starts a refresh from, once per incident.
+def emit_degraded(events: EventBus, spec: ModelSpec, outcome: BatchOutcome) -> None:
+    """The event a deployment trigger starts a refresh from, once per incident.
 
     Emitted when a ``refresh`` or ``rebuild`` verdict opens its ticket (a repeat of
     the incident only adds evidence to the ticket, so it starts nothing again). The
@@ -240,9 +234,7 @@ def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
     """
     if outcome.verdict not in ("refresh", "rebuild") or not outcome.ticket_created:
         return
-    from prefect.events import emit_event
-
-    emit_event(
+    events.emit(
         event="zenops.model.degraded",
         resource={
             "prefect.resource.id": f"zenops.model.{spec.name}",
@@ -264,7 +256,7 @@ def emit_degraded(spec: ModelSpec, outcome: BatchOutcome) -> None:
     )
 
 
-def forget_run(workspace: Workspace, outcome: BatchOutcome) -> None:
+def forget_run(workspace: MonitorWorkspace, outcome: BatchOutcome) -> None:
     """Delete the MLflow run of a batch whose ticket or watermark could not be stored.
 
     The run is written first (the ticket links to it); when what follows fails, the
@@ -283,9 +275,11 @@ def forget_run(workspace: Workspace, outcome: BatchOutcome) -> None:
 
 
 def crash_point(name: str) -> None:
-    """Fault injection for tests of crash safety: ``ZENOPS_CRASH_AT=name`` raises here."""
-    import os
+    """Fault injection for tests of crash safety: ``ZENOPS_CRASH_AT=name`` raises here.
 
+    Monitoring no longer calls it (its tests install their faults with
+    ``tests/faults.py``); it stays until the refresh's ``after-alias-move`` point goes too.
+    """
     if os.environ.get("ZENOPS_CRASH_AT") == name:
         raise ZenopsError(f"injected crash at {name}")
 
@@ -310,3 +304,21 @@ def cycle_markdown(summary: dict[str, Any]) -> str:
     if summary.get("ticket"):
         lines += ["", f"Ticket: #{summary['ticket']}"]
     return "\n".join(lines) + "\n"
+
+
+def cycle_table(results: list[dict[str, Any]], failed: list[str]) -> list[dict[str, Any]]:
+    """The ``monitor-cycle`` table: one row per model, a failed model's row says so."""
+    rows = [
+        {
+            "model": r["model"],
+            "rows": r["rows"],
+            "verdict": r["verdict"],
+            "drift_share": None if r["drift_share"] is None else round(r["drift_share"], 3),
+            "ticket": r["ticket"],
+        }
+        for r in results
+    ]
+    return rows + [
+        {"model": name, "rows": None, "verdict": "failed", "drift_share": None, "ticket": None}
+        for name in failed
+    ]
