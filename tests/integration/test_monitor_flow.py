@@ -8,6 +8,7 @@ import pytest
 
 from flows.monitor import monitor_models
 from flows.train import train_model
+from tests.faults import crash_at
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.kernel.errors import ZenopsError
@@ -157,17 +158,16 @@ def test_a_malformed_batch_gives_data_quality_and_the_next_batch_is_processed(
 
 
 def test_a_crash_between_report_and_watermark_reprocesses_without_a_second_ticket(
-    trained: Workspace, monkeypatch
+    trained: Workspace,
 ) -> None:
     spec = trained.config.model(MODEL)
     write_malformed(
         trained.path(spec.batches) / "2024-07-01.csv", MODEL, "wrong_type", seed=1, column="income"
     )
-    monkeypatch.setenv("ZENOPS_CRASH_AT", "after-records")
-    with pytest.raises(ZenopsError, match="monitoring failed for loan-default"):
+    crash = crash_at(MonitorStateStore, "advance", "after-records")  # records stored, not the watermark
+    with crash, pytest.raises(ZenopsError, match="monitoring failed for loan-default"):
         monitor_models(workspace=str(trained.root), models=[MODEL])
     assert MonitorStateStore(trained.stores.tickets_url).get(MODEL).last_batch is None
-    monkeypatch.delenv("ZENOPS_CRASH_AT")
     again = monitor_models(workspace=str(trained.root), models=[MODEL])["models"][0]
     assert [b["batch"] for b in again["batches"]] == ["2024-07-01.csv"]
     (ticket,) = tickets(trained)

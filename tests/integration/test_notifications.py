@@ -16,11 +16,12 @@ import yaml
 from flows.monitor import monitor_models
 from flows.refresh import refresh_model
 from flows.train import train_model
+from tests.faults import crash_at
 from tests.integration.test_refresh_flow import drifted_workspace, open_refresh_ticket, set_promotion
 from tests.loopback import Endpoints, closed_port
+from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.kernel.errors import ZenopsError
-from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"  # owner ds-credit, sponsor retail-credit
@@ -101,14 +102,14 @@ def test_a_drift_incident_reaches_the_oncall_and_failing_endpoints_do_not_fail_t
 
 
 def test_a_failed_flow_run_notifies_the_oncall_with_the_error(
-    trained: Workspace, endpoints: Endpoints, monkeypatch: pytest.MonkeyPatch
+    trained: Workspace, endpoints: Endpoints
 ) -> None:
     ws = configure(trained, endpoints)
     spec = ws.config.model(MODEL)
     write_malformed(ws.path(spec.batches) / "2024-07-01.csv", MODEL, "wrong_type", seed=1, column="income")
-    monkeypatch.setenv("ZENOPS_CRASH_AT", "after-records")
+    crash = crash_at(MonitorStateStore, "advance", "after-records")  # records stored, not the watermark
 
-    with pytest.raises(ZenopsError, match="injected crash at after-records"):
+    with crash, pytest.raises(ZenopsError, match="injected crash at after-records"):
         monitor_models(workspace=str(ws.root), models=[MODEL], workspace_name="ws")
 
     # The bad batch's ticket was stored before the crash, and announced; then the failure.
@@ -130,12 +131,15 @@ def test_an_incident_is_announced_once_even_when_the_cycle_fails_after_opening_i
     stream = production_stream(MODEL, days=4, rows_per_day=300, seed=5, schedule=schedule)
     write_stream(stream, ws.path(spec.batches), ws.path(spec.labels), through=stream[-1].day)
 
-    def crash_once_a_ticket_is_stored(point: str) -> None:  # before the watermark moves past it
-        if point == "after-records" and ws.ticket_store().list(model=MODEL):
+    advance = MonitorStateStore.advance
+
+    def crash_once_a_ticket_is_stored(store, *args, **kwargs) -> None:  # before the watermark moves past it
+        if ws.ticket_store().list(model=MODEL):
             raise ZenopsError("injected crash after the ticket was stored")
+        advance(store, *args, **kwargs)
 
     with monkeypatch.context() as patch, pytest.raises(ZenopsError, match="after the ticket was stored"):
-        patch.setattr(monitoring, "crash_point", crash_once_a_ticket_is_stored)
+        patch.setattr(MonitorStateStore, "advance", crash_once_a_ticket_is_stored)
         monitor_models(workspace=str(ws.root), models=[MODEL], workspace_name="ws")
 
     incident, failure = endpoints.bodies("oncall")

@@ -17,12 +17,12 @@ import yaml
 
 from flows.monitor import monitor_models
 from flows.train import train_model
+from tests.faults import crash_at
 from tests.loopback import closed_port as free_port
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream
 from zenops.app.servers import start_mlflow, wait_healthy
 from zenops.kernel.errors import ZenopsError
-from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -93,8 +93,7 @@ def test_an_mlflow_server_down_fails_the_cycle_naming_it_and_the_next_cycle_reco
 ) -> None:
     ws, server, served = tracking_server
     train_model(model=MODEL, workspace=str(ws.root))
-    drop_batch(ws)
-    monitoring._champions.clear()  # a fresh worker process: nothing loaded yet
+    drop_batch(ws)  # each cycle (flow run) loads its champion afresh: nothing loaded yet
     server.stop()
 
     with pytest.raises(ZenopsError) as failed:
@@ -124,7 +123,6 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
     train_model(model=MODEL, workspace=str(ws.root))
     drop_batch(ws)
     # A worker that never restored the champion's data: nothing in its DVC cache.
-    monitoring._champions.clear()
     shutil.rmtree(ws.root / ".dvc" / "cache")
     remote = Path(ws.stores.dvc_remote)
     away = remote.with_name("dvc-remote-unmounted")
@@ -144,19 +142,21 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
 
 
 def test_a_crash_while_recording_leaves_one_monitoring_run_per_batch(
-    prefect_api, workspace: Workspace, monkeypatch
+    prefect_api, workspace: Workspace
 ) -> None:
     ws = quick_retries(workspace)
     train_model(model=MODEL, workspace=str(ws.root))
     drop_batch(ws)
-    monkeypatch.setenv("ZENOPS_CRASH_AT", "during-record")
-    with pytest.raises(ZenopsError, match="injected crash at during-record"):
+    import mlflow
+
+    # The run has its metrics, not yet its verdict.
+    crash = crash_at(mlflow, "log_dict", "during-record", when=lambda _, name, **__: name == "verdict.json")
+    with crash, pytest.raises(ZenopsError, match="injected crash at during-record"):
         monitor_models(workspace=str(ws.root))
     (half,) = monitoring_runs(ws, "2024-07-01.csv")
     assert half.info.status == "FAILED"
     assert MonitorStateStore(ws.stores.tickets_url).get(MODEL).last_batch is None
 
-    monkeypatch.delenv("ZENOPS_CRASH_AT")
     monitor_models(workspace=str(ws.root))
     (whole,) = monitoring_runs(ws, "2024-07-01.csv")
     assert whole.info.status == "FINISHED" and whole.info.run_id != half.info.run_id
