@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zenops.kernel.errors import LineageError
+
 DATA_PATH = "zenops.data.path"
 DATA_REV = "zenops.data.rev"
 DATA_MD5 = "zenops.data.md5"
@@ -51,8 +53,6 @@ class Lineage:
     @classmethod
     def from_tags(cls, tags: dict[str, str], where: str) -> Lineage:
         """Read lineage back from a run's tags; a missing tag is a LineageError naming it."""
-        from zenops.kernel.errors import LineageError
-
         missing = [tag for tag in LINEAGE_TAGS if not tags.get(tag)]
         if missing:
             raise LineageError(f"{where}: lineage tag(s) missing: {', '.join(missing)}")
