@@ -10,7 +10,14 @@ from types import ModuleType
 
 import yaml
 
-from zenops.services.train.pipeline import METRICS_DIR, PARAMS_FILE, pipeline, stage_name, train_stage, train_stages
+from zenops.services.train.pipeline import (
+    METRICS_DIR,
+    PARAMS_FILE,
+    pipeline,
+    stage_name,
+    train_stage,
+    train_stages,
+)
 from zenops.workspace import Workspace, example_config
 
 ROOT = Path(__file__).resolve().parents[2]
