@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from zenops.kernel.config import ModelSpec
-from zenops.kernel.errors import DataError, NotFoundError
+from zenops.kernel.errors import ConfigError, DataError, NotFoundError
 
 
 def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
@@ -41,7 +41,6 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
 def require_columns(present: Iterable[str], spec: ModelSpec, name: str, config_name: str) -> None:
     """Every column the spec names is in ``present`` (the data ``name``'s columns), else a
     configuration error naming the field and the column."""
-    from zenops.kernel.errors import ConfigError
 
     present = set(present)
     roles = {

@@ -32,7 +32,7 @@ from zenops.kernel.config.models import (
     TrainerSpec,
 )
 from zenops.kernel.config.operations import MonitoringSettings, Notifications, Schedules, SlaWatch, Stores
-from zenops.kernel.errors import ConfigError
+from zenops.kernel.errors import ConfigError, NotFoundError
 
 
 class ZenopsConfig(_Strict):
@@ -68,7 +68,6 @@ class ZenopsConfig(_Strict):
 
     def model(self, name: str) -> ModelSpec:
         """The spec of the model called ``name``."""
-        from zenops.kernel.errors import NotFoundError
 
         for spec in self.models:
             if spec.name == name:

@@ -14,6 +14,7 @@ for the demo workspace its evaluation builds (``scripts/demo_workspace.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -100,7 +101,6 @@ def write_metrics(workspace: Workspace, model: str, metrics: dict[str, float]) -
     """The stage's metrics file, which ``dvc metrics show`` reads."""
     path = workspace.root / METRICS_DIR / f"{model}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    import json
 
     path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return path
