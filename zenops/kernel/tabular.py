@@ -41,7 +41,6 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
 def require_columns(present: Iterable[str], spec: ModelSpec, name: str, config_name: str) -> None:
     """Every column the spec names is in ``present`` (the data ``name``'s columns), else a
     configuration error naming the field and the column."""
-
     present = set(present)
     roles = {
         "id_column": [spec.id_column],
