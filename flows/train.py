@@ -1,11 +1,14 @@
 """The training flow: version the data, train, log lineage, register.
 
-One task per step, so the Prefect UI shows where the time went and which step
-failed; retries only on the steps that talk to a store.
+The training service's steps (:mod:`zenops.services.train.steps`), each a Prefect task,
+so the Prefect UI shows where the time went and which step failed; the service
+(:func:`zenops.services.train.run.train`) calls them in order. Retries only on the
+steps that talk to a store.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from prefect import flow, task
@@ -13,33 +16,27 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retries import STORE_RETRIES
-from zenops.kernel.config import ModelSpec
-from zenops.services.train.pipeline import pipeline_params, write_metrics
-from zenops.services.notify import notify_flow_failure
-from zenops.services.train import steps
+from zenops.bootstrap import notify_flow_failure
+from zenops.services.train import run, steps
+from zenops.services.train.steps import TrainPorts
 from zenops.workspace import Workspace
 
-
-@task(name="snapshot-training-data", cache_policy=NO_CACHE, **STORE_RETRIES)
-def snapshot(workspace: Workspace, spec: ModelSpec, pipeline: bool):
-    if pipeline:  # dvc repro versions the data itself and holds the repository lock
-        return workspace.data_store().committed_version(spec.training_data)
-    return steps.snapshot_training_data(workspace, spec)
-
-
-@task(name="load-training-data", cache_policy=NO_CACHE)
-def load(workspace: Workspace, spec: ModelSpec):
-    return steps.load_training_frame(workspace, spec)
-
-
-@task(name="fit-and-evaluate", cache_policy=NO_CACHE)
-def fit(spec: ModelSpec, frame):
-    return steps.fit_model(spec, frame)
+#: The training's steps as tasks, by the names the service calls them.
+TASKS = SimpleNamespace(
+    load_training_frame=task(name="load-training-data", cache_policy=NO_CACHE)(steps.load_training_frame),
+    training_data_version=task(name="snapshot-training-data", cache_policy=NO_CACHE, **STORE_RETRIES)(
+        steps.training_data_version
+    ),
+    fit_model=task(name="fit-and-evaluate", cache_policy=NO_CACHE)(steps.fit_model),
+    record_training=task(name="log-and-register", cache_policy=NO_CACHE, **STORE_RETRIES)(
+        steps.record_training
+    ),
+)
 
 
-@task(name="log-and-register", cache_policy=NO_CACHE, **STORE_RETRIES)
-def record(workspace: Workspace, spec: ModelSpec, version, result, frame):
-    return steps.record_training(workspace, spec, version, result, frame)
+def train_ports(workspace: Workspace) -> TrainPorts:
+    """The training's ports, bound to the workspace's adapters (built once per workspace)."""
+    return TrainPorts(workspace, workspace.registry(), workspace.data_store())
 
 
 @flow(
@@ -57,25 +54,7 @@ def train_model(model: str, workspace: str, pipeline: bool = False) -> dict[str,
     """
     ws = Workspace(workspace)
     spec = ws.config.model(model)  # fail fast on an unknown model
-    if pipeline:
-        spec = spec.model_copy(
-            update={"trainer": spec.trainer.model_copy(update={"params": pipeline_params(ws, spec)})}
-        )
-    frame = load(ws, spec)
-    version = snapshot(ws, spec, pipeline)
-    result = fit(spec, frame)
-    logged = record(ws, spec, version, result, frame)
-    if pipeline:
-        write_metrics(ws, model, result.metrics)
-    outcome = steps.TrainOutcome(
-        model=model,
-        version=logged.version,
-        run_id=logged.run_id,
-        alias=logged.alias,
-        data_rev=version.rev,
-        data_md5=version.md5,
-        metrics=result.metrics,
-    )
+    outcome = run.train(train_ports(ws), spec, pipeline=pipeline, steps=TASKS)
     create_markdown_artifact(
         key=f"train-{model}",
         markdown=steps.training_markdown(outcome),

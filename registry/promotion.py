@@ -16,9 +16,9 @@ The audit of a move lives in MLflow:
 - tags on the versions themselves (``zenops.champion.*``): since when a version is
   champion, why, on which ticket, and whom it replaced (or was replaced by).
 
-Also the MLflow side of the gate: :func:`validate_thresholds` runs
-``mlflow.validate_evaluation_results`` on evaluation results built from the
-figures the comparison measured.
+Pure: every read and write goes through the registry port
+(:class:`zenops.ports.ModelRegistry`); the MLflow side of the gate, the registry's own
+threshold check, is the port's ``validate_thresholds``.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import lineage
-from registry.adapters.mlflow import MlflowRegistry
-from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, experiment_name
+from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from zenops.kernel.errors import NotFoundError, ZenopsError
+
+if TYPE_CHECKING:
+    from zenops.ports import ModelRegistry
 
 ZENOPS_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
 AUDIT_RUN_KIND = "alias-move"
@@ -81,12 +83,12 @@ class AliasMove:
         return asdict(self)
 
 
-def alias_snapshot(registry: MlflowRegistry, model: str) -> dict[str, str]:
+def alias_snapshot(registry: ModelRegistry, model: str) -> dict[str, str]:
     """The zenops aliases of ``model`` and the versions holding them."""
     return {k: v for k, v in registry.aliases(model).items() if k in ZENOPS_ALIASES}
 
 
-def restore_aliases(registry: MlflowRegistry, model: str, snapshot: dict[str, str]) -> None:
+def restore_aliases(registry: ModelRegistry, model: str, snapshot: dict[str, str]) -> None:
     """Put the zenops aliases back exactly as ``snapshot`` holds them (absent ones deleted)."""
     for alias in ZENOPS_ALIASES:
         if alias in snapshot:
@@ -95,7 +97,7 @@ def restore_aliases(registry: MlflowRegistry, model: str, snapshot: dict[str, st
             registry.delete_alias(model, alias)
 
 
-def promote(registry: MlflowRegistry, model: str, challenger: str, expected_champion: str) -> AliasMove:
+def promote(registry: ModelRegistry, model: str, challenger: str, expected_champion: str) -> AliasMove:
     """``previous-champion`` takes the champion, ``champion`` moves to ``challenger``.
 
     The ``challenger`` alias is removed: its version now serves. Refused with
@@ -117,7 +119,7 @@ def promote(registry: MlflowRegistry, model: str, challenger: str, expected_cham
     return AliasMove(model=model, action=PROMOTED, before=before, after=after)
 
 
-def roll_back(registry: MlflowRegistry, model: str) -> AliasMove:
+def roll_back(registry: ModelRegistry, model: str) -> AliasMove:
     """``champion`` returns to ``previous-champion``; the replaced champion becomes previous.
 
     So a second rollback undoes the first. The ``challenger`` alias is left alone.
@@ -145,7 +147,7 @@ def roll_back(registry: MlflowRegistry, model: str) -> AliasMove:
 
 
 @contextmanager
-def _undone_on_failure(registry: MlflowRegistry, model: str, before: dict[str, str]) -> Iterator[None]:
+def _undone_on_failure(registry: ModelRegistry, model: str, before: dict[str, str]) -> Iterator[None]:
     """A move interrupted half-way puts back what it had moved, then re-raises."""
     try:
         yield
@@ -169,7 +171,7 @@ class AuditRecord:
 
 
 def write_audit(
-    registry: MlflowRegistry,
+    registry: ModelRegistry,
     move: AliasMove,
     *,
     at: datetime,
@@ -180,7 +182,6 @@ def write_audit(
 ) -> AuditRecord:
     """The audit run of ``move`` and the ``zenops.champion.*`` tags of the versions it touched."""
     model = move.model
-    experiment_id = registry.ensure_experiment(model)
     touched = [v for v in {move.champion_to, move.champion_from} if v]
     tags_before = {
         version: {k: v for k, v in registry.version_tags(model, version).items() if k in VERSION_AUDIT_TAGS}
@@ -209,11 +210,7 @@ def write_audit(
         "evidence": evidence,
     }
     name = f"{move.action} {model} v{move.champion_from or '-'} -> v{move.champion_to}"
-    with registry.errors(f"audit of {name}"):
-        run = registry.client.create_run(experiment_id, tags=tags, run_name=name)
-        run_id = run.info.run_id
-        registry.client.log_dict(run_id, record, "audit.json")
-        registry.client.set_terminated(run_id)
+    run_id = registry.record_run(model, name, tags, {"audit.json": record})
     champion_tags = {
         CHAMPION_SINCE: at.isoformat(),
         CHAMPION_ACTION: move.action,
@@ -230,10 +227,9 @@ def write_audit(
     return AuditRecord(run_id=run_id, tags_before=tags_before)
 
 
-def undo_audit(registry: MlflowRegistry, model: str, record: AuditRecord) -> None:
+def undo_audit(registry: ModelRegistry, model: str, record: AuditRecord) -> None:
     """Mark the audit run ``rolled-back`` and put the version tags back as they were."""
-    with registry.errors(f"undo audit run {record.run_id}"):
-        registry.client.set_tag(record.run_id, AUDIT_STATE, "rolled-back")
+    registry.set_run_tag(record.run_id, AUDIT_STATE, "rolled-back")
     for version, tags in record.tags_before.items():
         for key in VERSION_AUDIT_TAGS:
             if key in tags:
@@ -242,64 +238,10 @@ def undo_audit(registry: MlflowRegistry, model: str, record: AuditRecord) -> Non
                 registry.delete_version_tag(model, version, key)
 
 
-def audit_trail(registry: MlflowRegistry, model: str) -> list[dict[str, str]]:
+def audit_trail(registry: ModelRegistry, model: str) -> list[dict[str, str]]:
     """Every audit run of ``model``, oldest first, as its ``zenops.audit.*`` tags and run id."""
-    with registry.errors(f"audit trail of {model}"):
-        experiment = registry.client.get_experiment_by_name(experiment_name(model))
-        if experiment is None:
-            return []
-        runs = registry.client.search_runs(
-            [experiment.experiment_id],
-            filter_string=f"tags.`{lineage.RUN_KIND}` = '{AUDIT_RUN_KIND}'",
-            order_by=["attributes.start_time ASC"],
-            max_results=10_000,
-        )
+    runs = registry.runs_with_tags(model, {lineage.RUN_KIND: AUDIT_RUN_KIND})
     return [
-        {
-            "run_id": run.info.run_id,
-            **{k: v for k, v in run.data.tags.items() if k.startswith("zenops.audit.")},
-        }
-        for run in runs
+        {"run_id": run_id, **{k: v for k, v in tags.items() if k.startswith("zenops.audit.")}}
+        for run_id, tags in runs
     ]
-
-
-# -- MLflow's validation thresholds ------------------------------------------------------
-
-
-def validate_thresholds(
-    metric: str,
-    champion: float,
-    challenger: float,
-    *,
-    margin: float,
-    greater_is_better: bool,
-) -> tuple[bool, str, dict[str, Any]]:
-    """``mlflow.validate_evaluation_results`` on the challenger against the champion.
-
-    The results are built from the figures the comparison measured on the window
-    (``mlflow.models.evaluate`` would evaluate both models again, has no baseline
-    argument, and needs neither). The threshold asks for a relative change of at
-    least ``margin`` (capped at 1, MLflow's largest); with margin 0, for no worse.
-    Returns (passed, MLflow's message, the thresholds).
-    """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    from mlflow.models import MetricThreshold
-    from mlflow.models.evaluation import EvaluationResult
-
-    threshold = MetricThreshold(
-        min_relative_change=float(min(margin, 1.0)), greater_is_better=bool(greater_is_better)
-    )
-    described = {
-        metric: {"min_relative_change": float(min(margin, 1.0)), "greater_is_better": bool(greater_is_better)}
-    }
-    candidate = EvaluationResult(metrics={metric: float(challenger)}, artifacts={}, run_id="challenger")
-    baseline = EvaluationResult(metrics={metric: float(champion)}, artifacts={}, run_id="champion")
-    try:
-        mlflow.validate_evaluation_results(
-            validation_thresholds={metric: threshold}, candidate_result=candidate, baseline_result=baseline
-        )
-    except MlflowException as error:
-        message = " ".join(str(getattr(error, "message", error)).split())
-        return False, message, described
-    return True, f"Metric {metric} passed the validation.", described

@@ -20,8 +20,10 @@ import yaml
 from flows.refresh import TRAINING_LIMIT, refresh_limit, refresh_model, rollback_flow, rollback_model
 from flows.train import train_model
 from registry import lineage
+from registry.adapters.mlflow import MlflowRegistry
 from registry.promotion import CHAMPION_ACTION, CHAMPION_REPLACED, CHAMPION_TICKET, audit_trail
 from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from tests.faults import crash_at
 from tests.integration.conftest import write_training_data
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError
@@ -226,8 +228,8 @@ def test_the_dossiers_commands_restore_the_data_and_load_the_models_in_a_fresh_s
 
 def test_a_crash_after_the_alias_move_rolls_the_aliases_back(drifted: Workspace, monkeypatch) -> None:
     ticket = open_refresh_ticket(drifted)
-    monkeypatch.setenv("ZENOPS_CRASH_AT", "after-alias-move")
-    with pytest.raises(ZenopsError, match="injected crash at after-alias-move"):
+    audit_run_fails = crash_at(MlflowRegistry, "record_run", "after-alias-move")  # the audit's first write
+    with audit_run_fails, pytest.raises(ZenopsError, match="injected crash at after-alias-move"):
         refresh_model(model=MODEL, workspace=str(drifted.root))
     registry = drifted.registry()
     assert registry.aliases(MODEL) == {CHAMPION: "1", CHALLENGER: "2"}
@@ -237,22 +239,21 @@ def test_a_crash_after_the_alias_move_rolls_the_aliases_back(drifted: Workspace,
     assert stored.status == "blocked" and stored.evidence[-1]["event"] == "refresh_failed"
     assert "injected crash" in stored.evidence[-1]["error"]
 
-    monkeypatch.delenv("ZENOPS_CRASH_AT")
     again = refresh_model(model=MODEL, workspace=str(drifted.root), ticket=ticket)  # blocked -> in_progress
     assert again["decision"] == "promoted"
     assert registry.aliases(MODEL) == {CHAMPION: again["challenger_version"], PREVIOUS_CHAMPION: "1"}
 
 
 def test_a_failure_after_the_audit_undoes_the_audit_and_the_aliases(drifted: Workspace, monkeypatch) -> None:
+    from demand.adapters.sql import SqlTicketRepository
     from zenops.kernel.errors import StoreError
-    from zenops.services.refresh import steps
 
     open_refresh_ticket(drifted)
 
     def ticket_store_down(*args, **kwargs):
         raise StoreError("ticket store sqlite:///x: cannot close the ticket: database is locked")
 
-    monkeypatch.setattr(steps, "close_promoted", ticket_store_down)
+    monkeypatch.setattr(SqlTicketRepository, "close", ticket_store_down)
     with pytest.raises(StoreError, match="cannot close the ticket"):
         refresh_model(model=MODEL, workspace=str(drifted.root))
     registry = drifted.registry()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.promotion import promote, restore_aliases, roll_back, validate_thresholds
+from registry.adapters.mlflow import validate_thresholds
+from registry.promotion import promote, restore_aliases, roll_back
 from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from zenops.kernel.errors import NotFoundError, StoreError, ZenopsError
 

@@ -1,7 +1,8 @@
-"""Training with full lineage: the steps the training flow calls.
+"""Training with full lineage: the steps, over the registry and data store ports.
 
-Each step is a plain function of the workspace and the model spec, so the flow
-stays a short list of task calls and tests can call the steps directly.
+Each step is a plain function of the ports and the model spec; :func:`zenops.services.
+train.run.train` calls them in order, and the flow in ``flows/train.py`` runs each as a
+Prefect task. Tests give the steps fakes of the ports.
 """
 
 from __future__ import annotations
@@ -17,8 +18,29 @@ from registry.lineage import DataVersion, Lineage
 from registry.versions import CHAMPION, LoggedTraining
 from zenops.kernel.config import CONFIG_FILE, ModelSpec
 from zenops.kernel.tabular import check_training_frame, read_table
+from zenops.ports import DataStore, ModelRegistry
 from zenops.services.train.fitting import TrainingResult, train_and_evaluate
 from zenops.workspace import Workspace
+
+__all__ = [
+    "TrainOutcome",
+    "TrainPorts",
+    "fit_model",
+    "load_training_frame",
+    "record_training",
+    "snapshot_training_data",
+    "training_data_version",
+    "training_markdown",
+]
+
+
+@dataclass(frozen=True)
+class TrainPorts:
+    """What a training works with: the workspace (configuration, files) and two stores."""
+
+    workspace: Workspace
+    registry: ModelRegistry
+    data: DataStore
 
 
 @dataclass(frozen=True)
@@ -43,9 +65,20 @@ def load_training_frame(workspace: Workspace, spec: ModelSpec) -> pd.DataFrame:
     return check_training_frame(frame, spec, spec.training_data, str(workspace.config_path.name))
 
 
-def snapshot_training_data(workspace: Workspace, spec: ModelSpec) -> DataVersion:
+def snapshot_training_data(data: DataStore, spec: ModelSpec) -> DataVersion:
     """Version the training data: dvc add, push to the remote, git commit."""
-    return workspace.data_store().snapshot(spec.training_data, f"data: {spec.name} training data")
+    return data.snapshot(spec.training_data, f"data: {spec.name} training data")
+
+
+def training_data_version(ports: TrainPorts, spec: ModelSpec, pipeline: bool) -> DataVersion:
+    """The data version this training records: a new snapshot, or, in ``dvc repro``, the committed one.
+
+    ``dvc repro`` versions the data itself and holds the repository lock, so a pipeline
+    stage takes the version HEAD holds (checked against the work tree).
+    """
+    if pipeline:
+        return ports.data.committed_version(spec.training_data)
+    return snapshot_training_data(ports.data, spec)
 
 
 def fit_model(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
@@ -54,7 +87,7 @@ def fit_model(spec: ModelSpec, frame: pd.DataFrame) -> TrainingResult:
 
 
 def record_training(
-    workspace: Workspace,
+    ports: TrainPorts,
     spec: ModelSpec,
     version: DataVersion,
     result: TrainingResult,
@@ -62,11 +95,13 @@ def record_training(
     extra_tags: dict[str, str] | None = None,
     run_name: str | None = None,
 ) -> LoggedTraining:
-    """Log the run with its lineage, register a version; first version becomes champion."""
-    registry = workspace.registry()
-    code_rev = workspace.data_store().git.head() or version.rev
+    """Log the run with its lineage, register a version; the first version becomes champion."""
+    registry = ports.registry
     trail = Lineage(
-        data=version, trainer=spec.trainer.reference, code_rev=code_rev, code_version=zenops.__version__
+        data=version,
+        trainer=spec.trainer.reference,
+        code_rev=ports.data.head() or version.rev,
+        code_version=zenops.__version__,
     )
     tags = {**trail.tags(), lineage.MODEL: spec.name, lineage.RUN_KIND: "training", **(extra_tags or {})}
     run_id, model_uri = registry.log_training(
@@ -78,7 +113,7 @@ def record_training(
         tags=tags,
         train_frame=frame,
         holdout=result.holdout,
-        data_source=str(workspace.path(spec.training_data)),
+        data_source=str(ports.workspace.path(spec.training_data)),
         data_name=f"{spec.training_data}@{version.rev[:10]}",
         target=spec.target,
         features=spec.features.all,
