@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -103,7 +104,8 @@ class FakeRegistry:
         self._run(run_id).deleted = True
 
     def log_run_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
-        self._run(run_id).metrics.update({k: float(v) for k, v in metrics.items()})
+        finite = {k: float(v) for k, v in metrics.items() if math.isfinite(v)}
+        self._run(run_id).metrics.update(finite)
 
     def set_run_tag(self, run_id: str, key: str, value: str) -> None:
         self._run(run_id).tags[key] = str(value)
