@@ -9,7 +9,9 @@ the registered model carries the model's name and the aliases ``champion``,
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
+import os
 import re
 import tempfile
 import warnings
@@ -54,8 +56,6 @@ class MlflowRegistry:
     """Logs runs and manages registered models in one MLflow tracking store."""
 
     def __init__(self, tracking_uri: str, artifact_root: str) -> None:
-        import os
-
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
         if tracking_uri.startswith(("http://", "https://")):
@@ -397,8 +397,6 @@ class MlflowRegistry:
         return self._load(f"models:/{model}/{version}")
 
     def _load(self, uri: str) -> Any:
-        import os
-
         import mlflow.sklearn
 
         # zenops loads only the models it logged itself, from its own store (skops format).
@@ -436,10 +434,8 @@ def _alias_missing(error: Exception, alias: str) -> bool:
 
 def pip_requirements() -> list[str]:
     """Pinned requirements of a logged model, given explicitly (no inference, no network)."""
-    import importlib.metadata as metadata
-
     names = ("scikit-learn", "pandas", "numpy", "scipy", "cloudpickle")
-    return [f"{name}=={metadata.version(name)}" for name in names]
+    return [f"{name}=={importlib.metadata.version(name)}" for name in names]
 
 
 def skops_types(fitted: Any) -> list[str]:
