@@ -14,7 +14,7 @@ port                      adapter                                     system
 :class:`TicketRepository` :class:`demand.adapters.sql.SqlTicketRepository`    SQLAlchemy
 :class:`DriftEngine`      :class:`drift.adapters.evidently.EvidentlyEngine`   Evidently
 :class:`EventBus`         :class:`zenops.adapters.prefect_events.PrefectEvents`  Prefect events
-:class:`Notifier`         :class:`zenops.services.notify.AppriseSender`       Apprise
+:class:`Notifier`         :class:`zenops.adapters.apprise.AppriseNotifier`    Apprise
 ========================  ==========================================  =================================
 
 The value types that cross the monitoring-state port live here too; those of the
@@ -38,6 +38,7 @@ from registry.lineage import DataVersion
 from registry.versions import ModelVersionInfo
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
+from zenops.kernel.notification import Delivery, Message, Target
 
 __all__ = [
     "Changes",
@@ -268,6 +269,13 @@ class EstimatorFactory(Protocol):
 
 
 class Notifier(Protocol):
-    """Sends one message to resolved targets and says what became of each."""
+    """Sends one message to resolved targets and says what became of each.
 
-    def send(self, message: Any, targets: Sequence[Any]) -> list[Any]: ...
+    Its values (:class:`~zenops.kernel.notification.Message`, ``Target``, ``Delivery``)
+    are in :mod:`zenops.kernel.notification`.
+    """
+
+    def send(self, message: Message, targets: Sequence[Target]) -> list[Delivery]: ...
+    def problem(self, url: str) -> str | None:
+        """Why it cannot send to ``url`` (checked without sending), or None when it can."""
+        ...
