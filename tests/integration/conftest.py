@@ -1,10 +1,18 @@
-"""Workspaces on the real stack: git + DVC with a folder remote, MLflow on SQLite."""
+"""Workspaces on the real stack: git + DVC with a folder remote, MLflow on SQLite.
+
+Training a workspace (``zenops init``, a DVC push, a Prefect flow, an MLflow
+registration) takes seconds to tens of seconds, and many tests start from the same
+trained workspace. :class:`SavedWorkspace` builds it once per test process and puts
+a copy back for each test that asks (``saved_trained``, ``saved_drifted``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,17 +34,92 @@ def write_training_data(workspace: Workspace, model: str, rows: int = 3000, seed
 STORE_VARIABLES = ("ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE", "ZENOPS_ARTIFACT_ROOT")
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """A fresh workspace made by ``zenops init``, with demo training data written."""
-    for variable in STORE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    ws = Workspace(tmp_path / "ws")
+def fresh_workspace(root: Path) -> Workspace:
+    """A workspace made by ``zenops init`` at ``root``, with demo training data written."""
+    ws = Workspace(root)
     init_workspace(ws)
     ws = Workspace(ws.root)
     for spec in ws.config.models:
         write_training_data(ws, spec.name)
     return ws
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A fresh workspace made by ``zenops init``, with demo training data written."""
+    for variable in STORE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return fresh_workspace(tmp_path / "ws")
+
+
+class SavedWorkspace:
+    """A workspace built once, copied aside, and put back at its own path for each test.
+
+    The copy goes back to the path it was built at because the stores hold absolute
+    paths (MLflow's artifact locations, the DVC remote in the committed ``.dvc/config``):
+    a copy elsewhere would still write to the original. ``result`` is what the build
+    returned (a training report, say). SQLite's shared-memory index (``*-shm``) is not
+    copied: SQLite rebuilds it from the write-ahead log when the copy is first opened.
+    """
+
+    def __init__(self, root: Path, result: Any = None) -> None:
+        self.root = root
+        self.result = result
+        self._saved = root.with_name(root.name + "-saved")
+        shutil.copytree(root, self._saved, symlinks=True, ignore=shutil.ignore_patterns("*-shm"))
+
+    def restore(self) -> Workspace:
+        """The workspace as it was built: whatever the previous test changed is gone."""
+        shutil.rmtree(self.root)
+        shutil.copytree(self._saved, self.root, symlinks=True)
+        return Workspace(self.root)
+
+
+@pytest.fixture(scope="session")
+def saved_stores() -> Iterator[None]:
+    """Own stores only, and MLflow without a connection pool, while saved workspaces live.
+
+    MLflow keeps one SQLAlchemy engine per tracking URI for the whole process; a pooled
+    SQLite connection would keep reading the database file a restore has replaced.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in STORE_VARIABLES:
+            patch.delenv(variable, raising=False)
+        patch.setenv("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+        yield
+
+
+def save_workspace(
+    factory: pytest.TempPathFactory, label: str, build: Callable[[Workspace], Any]
+) -> SavedWorkspace:
+    """A fresh workspace (:func:`fresh_workspace`) after ``build(workspace)``, saved."""
+    ws = fresh_workspace(factory.mktemp(label) / "ws")
+    return SavedWorkspace(ws.root, build(ws))
+
+
+@pytest.fixture(scope="session")
+def saved_trained(prefect_api, saved_stores, tmp_path_factory) -> SavedWorkspace:
+    """The ``workspace`` fixture's workspace with loan-default trained through the Prefect flow.
+
+    ``result`` is the training flow's report.
+    """
+    from flows.train import train_model
+
+    return save_workspace(
+        tmp_path_factory, "trained", lambda ws: train_model(model="loan-default", workspace=str(ws.root))
+    )
+
+
+@pytest.fixture
+def restore(monkeypatch: pytest.MonkeyPatch) -> Callable[[SavedWorkspace], Workspace]:
+    """Put a saved workspace back for this test, its stores its own."""
+
+    def restored(saved: SavedWorkspace) -> Workspace:
+        for variable in STORE_VARIABLES:
+            monkeypatch.delenv(variable, raising=False)
+        return saved.restore()
+
+    return restored
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from datetime import datetime, time
 import pytest
 
 from flows.monitor import monitor_models
-from flows.train import train_model
 from tests.faults import crash_at
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
@@ -18,9 +17,9 @@ MODEL = "loan-default"
 
 
 @pytest.fixture
-def trained(prefect_api, workspace: Workspace) -> Workspace:
-    train_model(model=MODEL, workspace=str(workspace.root))
-    return workspace
+def trained(saved_trained, restore) -> Workspace:
+    """A fresh workspace with the champion trained through the flow (trained once, restored)."""
+    return restore(saved_trained)
 
 
 def replay(
