@@ -18,6 +18,7 @@ from pathlib import Path
 from registry.versions import CHAMPION, PREVIOUS_CHAMPION
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ConfigError, DataError, NotFoundError, UsageError
+from zenops.kernel.tabular import require_columns
 from zenops.workspace import ENV_OVERRIDES, Workspace
 
 #: Tracking-store schemes MLflow can open (a ``+driver`` suffix is allowed).
@@ -134,8 +135,6 @@ def check_training_columns(workspace: Workspace, spec: ModelSpec, required: bool
                 f"'{spec.training_data}': no such file"
             )
         return
-    from zenops.kernel.tabular import require_columns  # pandas: only where a training file is checked
-
     columns = columns_of(path, spec.training_data)
     require_columns(columns, spec, spec.training_data, workspace.config_path.name)
 

@@ -14,7 +14,6 @@ import typer
 
 from zenops.app.cli.output import err
 from zenops.app.logfile import redirect_stderr, show_operator_warnings
-from zenops.app.preflight import check
 from zenops.app.temporary_server import prefect_api
 from zenops.workspace import Workspace, find_workspace
 
@@ -80,8 +79,11 @@ def workspace() -> Workspace:
 def checked(models: list[str] | None = None, **checks: Any) -> Workspace:
     """The workspace, once every check the command needs has passed.
 
-    See :func:`zenops.app.preflight.check`.
+    See :func:`zenops.app.preflight.check` (imported here: it loads pandas, which
+    ``zenops --help`` or ``zenops init`` do not need).
     """
+    from zenops.app.preflight import check
+
     ws = workspace()
     check(ws, models, **checks)
     return ws
