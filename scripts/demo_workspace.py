@@ -65,7 +65,7 @@ def build(folder: str | Path, seed: int, rows: int) -> dict[str, Any]:
         path = workspace.path(spec.training_data)
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path, index=False)
-        version = snapshot_training_data(workspace, spec)
+        version = snapshot_training_data(workspace.data_store(), spec)
         summary[spec.name] = {"path": spec.training_data, "rows": len(frame), "md5": version.md5}
     return summary
 
