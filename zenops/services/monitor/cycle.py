@@ -38,7 +38,6 @@ from zenops.services.monitor.files import folder_files, take_in, unread_files
 from zenops.services.monitor.records import (
     TICKET_VERDICTS,
     BatchOutcome,
-    crash_point,
     cycle_markdown,
     cycle_table,
     emit_degraded,
@@ -60,7 +59,6 @@ __all__ = [
     "BatchOutcome",
     "Champion",
     "Step",
-    "crash_point",
     "cycle_markdown",
     "cycle_table",
     "load_champion",

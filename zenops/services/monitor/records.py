@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,16 +271,6 @@ def forget_run(workspace: MonitorWorkspace, outcome: BatchOutcome) -> None:
         log.warning(
             "%s: could not delete the run of unfinished batch %s (%s)", outcome.model, outcome.batch, error
         )
-
-
-def crash_point(name: str) -> None:
-    """Fault injection for tests of crash safety: ``ZENOPS_CRASH_AT=name`` raises here.
-
-    Monitoring no longer calls it (its tests install their faults with
-    ``tests/faults.py``); it stays until the refresh's ``after-alias-move`` point goes too.
-    """
-    if os.environ.get("ZENOPS_CRASH_AT") == name:
-        raise ZenopsError(f"injected crash at {name}")
 
 
 def cycle_markdown(summary: dict[str, Any]) -> str:
