@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from demand.greedy import list_schedule, ordered  # noqa: E402
 from demand.planner import plan  # noqa: E402
 from demand.problem import build_problem, evaluate  # noqa: E402
+from demand.sla import due_at  # noqa: E402
 from demand.tickets import Ticket  # noqa: E402
 from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402
 
@@ -92,7 +93,7 @@ def make_tickets(rng: random.Random, count: int) -> list[Ticket]:
                 kind = "refresh"
         tier_name = rng.choice(("gold", "silver", "silver"))
         created = NOW - timedelta(days=rng.uniform(0, 20))
-        due = created + DEFAULT_SLA_TIERS[tier_name].due_after(kind)
+        due = due_at(kind, created, DEFAULT_SLA_TIERS[tier_name])
         low, high = EFFORT[kind]
         effort = round(rng.uniform(low, high) * 2) / 2 or 0.5
         pool = MLOPS_SKILLS if kind == "tooling_rnd" else DS_SKILLS
