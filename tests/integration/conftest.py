@@ -110,6 +110,14 @@ def saved_trained(prefect_api, saved_stores, tmp_path_factory) -> SavedWorkspace
     )
 
 
+@pytest.fixture(scope="session")
+def saved_drifted(prefect_api, saved_stores, tmp_path_factory) -> SavedWorkspace:
+    """A fresh workspace after the refresh tests' ``drifted_workspace`` (trained, drifted days dropped)."""
+    from tests.integration.test_refresh_flow import drifted_workspace
+
+    return save_workspace(tmp_path_factory, "drifted", drifted_workspace)
+
+
 @pytest.fixture
 def restore(monkeypatch: pytest.MonkeyPatch) -> Callable[[SavedWorkspace], Workspace]:
     """Put a saved workspace back for this test, its stores its own."""

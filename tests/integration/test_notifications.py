@@ -15,9 +15,8 @@ import yaml
 
 from flows.monitor import monitor_models
 from flows.refresh import refresh_model
-from flows.train import train_model
 from tests.faults import crash_at
-from tests.integration.test_refresh_flow import drifted_workspace, open_refresh_ticket, set_promotion
+from tests.integration.test_refresh_flow import open_refresh_ticket, set_promotion
 from tests.loopback import Endpoints, closed_port
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
@@ -58,9 +57,9 @@ def configure(workspace: Workspace, endpoints: Endpoints, **overrides) -> Worksp
 
 
 @pytest.fixture
-def trained(prefect_api, workspace: Workspace) -> Workspace:
-    train_model(model=MODEL, workspace=str(workspace.root))
-    return workspace
+def trained(saved_trained, restore) -> Workspace:
+    """A fresh workspace with the champion trained through the flow (trained once, restored)."""
+    return restore(saved_trained)
 
 
 def test_a_drift_incident_reaches_the_oncall_and_failing_endpoints_do_not_fail_the_cycle(
@@ -156,9 +155,9 @@ def test_an_incident_is_announced_once_even_when_the_cycle_fails_after_opening_i
 
 
 def test_a_refresh_hand_back_notifies_the_owner_and_not_the_sponsor(
-    prefect_api, workspace: Workspace, endpoints: Endpoints
+    saved_drifted, restore, endpoints: Endpoints
 ) -> None:
-    drifted = drifted_workspace(workspace)
+    drifted = restore(saved_drifted)  # drifted_workspace() of a fresh workspace
     ticket = open_refresh_ticket(drifted)
     ws = configure(set_promotion(drifted, margin=0.9), endpoints)
 

@@ -38,8 +38,8 @@ def completed_task_runs(name: str) -> int:
     return len(runs)
 
 
-def test_two_refreshes_of_one_model_at_once_promote_exactly_once(prefect_api, workspace: Workspace) -> None:
-    drifted = drifted_workspace(workspace)
+def test_two_refreshes_of_one_model_at_once_promote_exactly_once(saved_drifted, restore) -> None:
+    drifted = restore(saved_drifted)  # drifted_workspace() of a fresh workspace
     open_refresh_ticket(drifted)
     ensure_limits(refresh_limits(drifted.config, MODEL))
     results: list[dict] = []

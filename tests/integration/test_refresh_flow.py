@@ -23,11 +23,11 @@ from registry import lineage
 from registry.adapters.mlflow import MlflowRegistry
 from registry.promotion import CHAMPION_ACTION, CHAMPION_REPLACED, CHAMPION_TICKET, audit_trail
 from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
+from tests.dossiers import shell_blocks
 from tests.faults import crash_at
 from tests.integration.conftest import write_training_data
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError
-from zenops.services.refresh.dossier import shell_blocks
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -85,8 +85,9 @@ def versions(workspace: Workspace) -> list[str]:
 
 
 @pytest.fixture
-def drifted(prefect_api, workspace: Workspace) -> Workspace:
-    return drifted_workspace(workspace)
+def drifted(saved_drifted, restore) -> Workspace:
+    """:func:`drifted_workspace` of a fresh workspace (built once, restored for each test)."""
+    return restore(saved_drifted)
 
 
 def test_a_refresh_after_drift_promotes_with_aliases_audit_and_ticket(drifted: Workspace) -> None:

@@ -18,8 +18,15 @@ from zenops.workspace import Workspace
 
 
 @pytest.fixture
-def trained(prefect_api, workspace: Workspace) -> dict:
-    return train_model(model="loan-default", workspace=str(workspace.root))
+def workspace(saved_trained, restore) -> Workspace:
+    """A fresh workspace with loan-default trained through the flow (trained once, restored)."""
+    return restore(saved_trained)
+
+
+@pytest.fixture
+def trained(saved_trained, workspace: Workspace) -> dict:
+    """The training flow's report of ``workspace``'s champion."""
+    return saved_trained.result
 
 
 def test_training_registers_a_champion_with_lineage_tags(workspace: Workspace, trained: dict) -> None:
