@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from zenops.services.refresh.dossier import BuiltFrom, DossierInput, render, shell_blocks
+from tests.dossiers import shell_blocks
+from zenops.services.refresh.dossier import BuiltFrom, DossierInput, render
 
 EVIDENCE = [
     {"event": "refresh_requested"},

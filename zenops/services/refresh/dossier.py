@@ -221,20 +221,6 @@ def rehydration_commands(dossier: DossierInput) -> list[str]:
     return lines
 
 
-def shell_blocks(markdown: str) -> list[str]:
-    """The ``sh`` code blocks of a dossier, each as one script."""
-    blocks, current = [], None
-    for line in markdown.splitlines():
-        if current is None and line.strip() == SHELL_BLOCK:
-            current = []
-        elif current is not None and line.strip() == "```":
-            blocks.append("\n".join(current) + "\n")
-            current = None
-        elif current is not None:
-            current.append(line)
-    return blocks
-
-
 def _py(value: str) -> str:
     """A Python string literal in double quotes, so the shell line can quote it in single ones."""
     return json.dumps(value)
