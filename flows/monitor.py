@@ -1,18 +1,26 @@
 """The monitoring flow: one cycle over every model (or those named).
 
-One task run per model, tagged with the model's name, fanned out on the task
-runner ``monitoring.runner`` chooses (threads, processes or Dask; see
-:mod:`flows.runners`), whether the flow runs from the command line, a deployment
-or ``zenops serve``. Each task processes the model's pending batches in order,
-holding the model's lease in the workspace database (:mod:`zenops.adapters.leases`), so two
+The flow is the monitor service's steps (:mod:`zenops.services.monitor.cycle`):
+
+1. check the names (an unknown model fails the flow before any work);
+2. per model, the task ``monitor-model`` (run name ``monitor MODEL``, tag
+   ``model:MODEL``): the model's pending batches in order under its lease, and the
+   model's markdown artifact. It reads and writes the stores, so it is the one step
+   tried again after a store failure (``monitoring.retries``): a retry resumes at the
+   watermark, so no batch is done twice;
+3. the cycle's table artifact, then the result, or a failure that names each model
+   that failed with its error (a model's failure fails its task, not the others').
+
+The tasks fan out on the runner ``monitoring.runner`` chooses (threads, processes or
+Dask; :mod:`flows.runners`), whether the flow runs from the command line, a deployment
+or ``zenops serve``. The model's lease lives in the workspace database, so two
 overlapping cycles — under one Prefect server, two, or none — never process a batch
-twice, and a cycle killed mid-way stops no later one. A task that meets a store failure is tried again
-(``monitoring.retries``); a model's failure fails its task, not the others'; the
-flow then fails with the names of the models that did and each one's error.
+twice, and a cycle killed mid-way stops no later one.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -21,26 +29,25 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
 from flows.retries import store_retries
-from flows.runners import describe, task_runner
+from flows.runners import describe, task_runner, warm_up
+from zenops.bootstrap import notify_flow_failure, notify_incident
 from zenops.kernel.errors import ZenopsError
 from zenops.services.monitor import cycle as monitoring
-from zenops.services.notify import notify_flow_failure, notify_incident
 from zenops.workspace import Workspace
 
 
 @task(name="monitor-model", task_run_name="monitor {model}", cache_policy=NO_CACHE)
 def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
-    from drift.adapters.evidently import EvidentlyEngine
-
-    monitoring.warm_up()
+    """The model's pending batches, under its lease; a new ticket is announced at once."""
     from prefect.runtime import flow_run
 
+    warm_up()
     spec = workspace.config.model(model)
 
     def announce(outcome: monitoring.BatchOutcome) -> None:
         notify_incident(workspace, spec, outcome.to_dict(), flow_run.id)
 
-    summary = monitoring.monitor_leased(workspace, spec, EvidentlyEngine(), on_ticket_opened=announce)
+    summary = monitoring.monitor_leased(workspace, spec, workspace.drift_engine(), on_ticket_opened=announce)
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),
@@ -62,8 +69,6 @@ def failure_message(state: Any) -> str:
 
 def cycle_name() -> str:
     """``monitor NAME``: the flow run named by the workspace it monitors."""
-    from pathlib import Path
-
     from prefect.runtime import flow_run
 
     parameters = flow_run.parameters or {}
@@ -104,20 +109,7 @@ def monitor_models(
                 failed[name] = failure_message(future.state)
     create_table_artifact(
         key="monitor-cycle",
-        table=[
-            {
-                "model": r["model"],
-                "rows": r["rows"],
-                "verdict": r["verdict"],
-                "drift_share": None if r["drift_share"] is None else round(r["drift_share"], 3),
-                "ticket": r["ticket"],
-            }
-            for r in results
-        ]
-        + [
-            {"model": name, "rows": None, "verdict": "failed", "drift_share": None, "ticket": None}
-            for name in failed
-        ],
+        table=monitoring.cycle_table(results, list(failed)),
         description=f"Monitoring cycle ({describe(settings)}): one row per model",
     )
     if failed:

@@ -15,16 +15,14 @@ from prefect.cache_policies import NO_CACHE
 
 from demand.escalation import Escalation
 from flows.retries import STORE_RETRIES
+from zenops.bootstrap import notify_escalations, notify_flow_failure
 from zenops.services import sla_watch as steps
-from zenops.services.notify import notify_escalations, notify_flow_failure
 from zenops.workspace import Workspace
 
 
 @task(name="find-escalations", cache_policy=NO_CACHE, **STORE_RETRIES)
 def find(workspace: Workspace) -> tuple[list[Escalation], int]:
-    from demand.tickets import ACTIVE
-
-    return steps.pending_escalations(workspace), len(workspace.ticket_store().list(status=ACTIVE))
+    return steps.find_escalations(workspace)
 
 
 @task(name="record-escalation", cache_policy=NO_CACHE, **STORE_RETRIES)
@@ -34,8 +32,9 @@ def record(workspace: Workspace, escalation: Escalation) -> bool:
 
 @task(name="notify-escalations", cache_policy=NO_CACHE)
 def notify(workspace: Workspace, escalated: list[Escalation]) -> int:
+    events = workspace.events()
     for escalation in escalated:
-        steps.emit_escalated(escalation)
+        steps.emit_escalated(events, escalation)
     return len(notify_escalations(workspace, escalated))
 
 
