@@ -368,9 +368,9 @@ def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]
             started = time.perf_counter()
             workspace = build_workspace(Path(scratch) / "ws", args.models, args.rows)
             figures["setup_seconds"] = round(time.perf_counter() - started, 1)
-            from zenops.services.monitor import cycle as monitoring
+            from flows.runners import warm_up
 
-            monitoring.warm_up()
+            warm_up()
             days = Days()
             if "cycle" in args.only:
                 log("cycles on threads, and bare Evidently …")
