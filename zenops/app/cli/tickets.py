@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from demand.priority import score
-from demand.tickets import TicketDraft, new_ticket
+from demand.tickets import TicketDraft
 from zenops.app.cli.output import JsonOption, emit, out
 from zenops.app.cli.root import checked
 from zenops.kernel import clock
@@ -145,11 +145,7 @@ def tickets_new(
         subject=subject,
         savings=savings,
     )
-    config = ws.config
-    opened = new_ticket(
-        draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models, team=config.team
-    )
-    stored, created = ws.ticket_store().open_or_update(opened, actor=ACTOR)
+    stored, created = ws.ticket_store().open_or_update(draft, actor=ACTOR)
     data = {"ticket": stored.to_dict(), "created": created}
     said = "opened" if created else "updated"
     emit(data, as_json, lambda d: out.print(f"ticket #{d['ticket']['id']} {said}"))

@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from demand.tickets import ACTIVE, TicketDraft, new_ticket
+from demand.tickets import ACTIVE, TicketDraft
 from zenops.app.init import init_workspace
 from zenops.app.views import render_plan
 from zenops.kernel import clock
@@ -338,10 +338,7 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
         ids = []
         for item in BACKLOG:
             draft = TicketDraft(sla="silver", **item)  # type: ignore[arg-type]
-            ticket = new_ticket(
-                draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models, team=config.team
-            )
-            stored, _ = store.open_or_update(ticket, actor="zenops demo")
+            stored, _ = store.open_or_update(draft, actor="zenops demo")
             ids.append(stored.id)
         review = TicketDraft(
             kind="ethics_review",
@@ -352,10 +349,7 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
             subject=ids[-1],
             value=6,
         )
-        store.open_or_update(
-            new_ticket(review, now=clock.now(), sla_tiers=config.sla_tiers, team=config.team),
-            actor="zenops demo",
-        )
+        store.open_or_update(review, actor="zenops demo")
         story.say(
             f"{len(BACKLOG) + 1} backlog tickets added beside the monitor's; the team: "
             + ", ".join(f"{p.name} ({p.level} {p.role.replace('_', ' ')})" for p in config.team)

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from demand.tickets import ACTIVE, TicketDraft, incident_key, new_ticket
+from demand.tickets import ACTIVE, TicketDraft, incident_key
 from drift.measurement import DriftMeasurement
 from drift.verdicts import SEVERITY
 from registry import lineage
-from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
 from zenops.ports import EventBus
@@ -193,7 +192,6 @@ def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutc
     """Open the incident's ticket, or add this batch as evidence to the open one."""
     if outcome.verdict not in TICKET_VERDICTS:
         return
-    config = workspace.config
     titles = {
         "refresh": f"Refresh {spec.name}: drift or performance drop",
         "rebuild": f"Rebuild {spec.name}: performance lost beyond a refresh",
@@ -217,8 +215,7 @@ def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutc
         idempotency_key=incident(spec, outcome.verdict),
         evidence=json.loads(json.dumps(evidence, default=str)),
     )
-    ticket = new_ticket(draft, now=clock.now(), sla_tiers=config.sla_tiers, models=config.models)
-    stored, created = workspace.ticket_store().open_or_update(ticket, actor="zenops monitor")
+    stored, created = workspace.ticket_store().open_or_update(draft, actor="zenops monitor")
     outcome.ticket, outcome.ticket_created = stored.id, created
 
 
