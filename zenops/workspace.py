@@ -61,11 +61,21 @@ class StoreUrls:
     artifact_root: str
 
 
+#: The champion profiles of this process, by tracking store (see :attr:`Workspace.profiles`).
+_PROFILES: dict[str, dict] = {}
+
+
 class Workspace:
     """A zenops workspace rooted at ``root``."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser().resolve()
+
+    def __getstate__(self) -> dict:
+        """A workspace sent to another process (a process pool, a Dask worker, a task's
+        cache key) is its folder: the receiver builds its own adapters and reads the
+        configuration again, so no engine or client crosses a process boundary."""
+        return {"root": self.root}
 
     @property
     def config_path(self) -> Path:
@@ -181,12 +191,15 @@ class Workspace:
 
     @cached_property
     def profiles(self) -> dict:
-        """What services load once per workspace object, that is once per flow run.
+        """What services load once per process and model store, and never changes.
 
         The monitor keeps each champion's profile here (model, reference sample, fitted
-        estimator), by model and version.
+        estimator), by model, registered version, run and spec: a registered version's
+        model and data never change, so a process that runs many cycles (``zenops
+        serve``, the demo) loads each champion once, and a new champion or a changed
+        spec is a new key.
         """
-        return {}
+        return _PROFILES.setdefault(self.stores.tracking_uri, {})
 
     def require(self) -> Workspace:
         """Fail clearly when the folder is not a workspace."""

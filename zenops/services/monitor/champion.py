@@ -1,9 +1,9 @@
 """The champion as monitoring needs it: model, exact training data, reference and estimator.
 
 Loading a champion costs seconds (its training data restored at its DVC version, the
-model loaded, a label-free estimator fitted), so its profile is kept in the workspace
-object's ``profiles`` by model and version: once per flow run, and a new champion
-version is loaded afresh.
+model loaded, a label-free estimator fitted), so its profile is kept in the workspace's
+``profiles`` by model, version, run and spec: once per process and model store, and a
+new champion or a changed spec is loaded afresh.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def load_champion(workspace: MonitorWorkspace, spec: ModelSpec) -> Champion | No
     info = registry.alias(spec.name, CHAMPION)
     if info is None:
         return None
-    key = ("champion", spec.name, info.version)
+    key = ("champion", spec.name, info.version, info.run_id, spec.model_dump_json())
     cached = workspace.profiles.get(key)
     if cached is not None:
         return cached
