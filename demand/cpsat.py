@@ -96,160 +96,210 @@ def build_model(
     With ``span`` the free jobs stay within those ticks, and only fixed work
     overlapping them enters the model.
     """
-    model = cp_model.CpModel()
-    jobs = problem.jobs
-    free_list = sorted(set(free))
-    free_set = set(free_list)
-    ends_now = {j.index: end_of(j, current[j.index]) for j in jobs}
-    low = 0
-    if span is None:
-        top = max([problem.horizon, problem.latest_useful_end, *ends_now.values()])
-    else:
-        low, top = span
-    followers: dict[int, list[int]] = {}
-    for job in jobs:
-        for before in job.after:
-            followers.setdefault(before, []).append(job.index)
+    return _Builder(problem, current, free, span).build()
 
-    people_used: set[int] = set()
-    any_gpu = False
-    for index in free_list:
-        job = jobs[index]
-        people_used.update(o.person for o in job.options)
-        people_used.update(r.person for r in job.reviews)
-        any_gpu = any_gpu or job.gpus > 0
 
-    person_intervals: dict[int, list[cp_model.IntervalVar]] = {p: [] for p in people_used}
-    gpu_intervals: list[cp_model.IntervalVar] = []
-    gpu_demands: list[int] = []
-    for job in jobs:
-        if job.index in free_set:
-            continue
-        placement = current[job.index]
-        option = job.options[placement.option]
-        end = ends_now[job.index]
-        if end <= low or placement.start >= top:
-            continue
-        if option.person in person_intervals:
-            person_intervals[option.person].append(
-                model.new_fixed_size_interval_var(placement.start, option.duration, "")
-            )
-        if placement.review is not None:
-            review = job.reviews[placement.review]
-            if review.person in person_intervals and review.duration:
-                person_intervals[review.person].append(
-                    model.new_fixed_size_interval_var(end - review.duration, review.duration, "")
+class _Builder:
+    """Builds one CP-SAT model, step by step, in a fixed order (the solver's search, and
+    so the plan, depends on the order variables and constraints are made in)."""
+
+    def __init__(
+        self, problem: Problem, current: Schedule, free: Iterable[int], span: tuple[int, int] | None
+    ) -> None:
+        self.problem, self.current = problem, current
+        self.model = cp_model.CpModel()
+        self.jobs = problem.jobs
+        self.free_list = sorted(set(free))
+        self.free_set = set(self.free_list)
+        self.ends_now = {j.index: end_of(j, current[j.index]) for j in self.jobs}
+        if span is None:
+            self.low = 0
+            self.top = max([problem.horizon, problem.latest_useful_end, *self.ends_now.values()])
+        else:
+            self.low, self.top = span
+        self.followers: dict[int, list[int]] = {}
+        for job in self.jobs:
+            for before in job.after:
+                self.followers.setdefault(before, []).append(job.index)
+        people_used: set[int] = set()
+        self.any_gpu = False
+        for index in self.free_list:
+            job = self.jobs[index]
+            people_used.update(o.person for o in job.options)
+            people_used.update(r.person for r in job.reviews)
+            self.any_gpu = self.any_gpu or job.gpus > 0
+        self.person_intervals: dict[int, list[cp_model.IntervalVar]] = {p: [] for p in people_used}
+        self.gpu_intervals: list[cp_model.IntervalVar] = []
+        self.gpu_demands: list[int] = []
+        self.starts: dict[int, cp_model.IntVar] = {}
+        self.ends: dict[int, cp_model.IntVar] = {}
+        self.options: dict[int, list[cp_model.IntVar]] = {}
+        self.reviews: dict[int, list[cp_model.IntVar]] = {}
+        self.objective: list = []
+        self.constant = 0
+
+    def build(self) -> _Vars:
+        self.fixed_work()
+        for index in self.free_list:
+            self.free_job(index)
+        self.precedence_and_capacity()
+        self.class_targets()
+        self.model.minimize(sum(self.objective) + self.constant)
+        return _Vars(self.model, self.free_list, self.starts, self.options, self.reviews)
+
+    def fixed_work(self) -> None:
+        """The jobs that stay put occupy their people and GPUs where they overlap the span."""
+        model, current = self.model, self.current
+        for job in self.jobs:
+            if job.index in self.free_set:
+                continue
+            placement = current[job.index]
+            option = job.options[placement.option]
+            end = self.ends_now[job.index]
+            if end <= self.low or placement.start >= self.top:
+                continue
+            if option.person in self.person_intervals:
+                self.person_intervals[option.person].append(
+                    model.new_fixed_size_interval_var(placement.start, option.duration, "")
                 )
-        if any_gpu and job.gpus:
-            gpu_intervals.append(model.new_fixed_size_interval_var(placement.start, option.duration, ""))
-            gpu_demands.append(job.gpus)
+            if placement.review is not None:
+                review = job.reviews[placement.review]
+                if review.person in self.person_intervals and review.duration:
+                    self.person_intervals[review.person].append(
+                        model.new_fixed_size_interval_var(end - review.duration, review.duration, "")
+                    )
+            if self.any_gpu and job.gpus:
+                self.gpu_intervals.append(
+                    model.new_fixed_size_interval_var(placement.start, option.duration, "")
+                )
+                self.gpu_demands.append(job.gpus)
 
-    starts: dict[int, cp_model.IntVar] = {}
-    ends: dict[int, cp_model.IntVar] = {}
-    options: dict[int, list[cp_model.IntVar]] = {}
-    reviews: dict[int, list[cp_model.IntVar]] = {}
-    objective = []
-    constant = 0
-    for index in free_list:
-        job = jobs[index]
-        placement = current[index]
-        earliest = max(low, min(problem.available[o.person] for o in job.options))
+    def free_job(self, index: int) -> None:
+        """A free job: its start and end, who does it, its review, GPUs, lateness, delivery."""
+        problem, model = self.problem, self.model
+        job = self.jobs[index]
+        placement = self.current[index]
+        earliest = max(self.low, min(problem.available[o.person] for o in job.options))
         for before in job.after:
-            if before not in free_set:
-                earliest = max(earliest, ends_now[before])
-        latest_end = min([top, *(current[f].start for f in followers.get(index, ()) if f not in free_set)])
+            if before not in self.free_set:
+                earliest = max(earliest, self.ends_now[before])
+        latest_end = min(
+            [
+                self.top,
+                *(self.current[f].start for f in self.followers.get(index, ()) if f not in self.free_set),
+            ]
+        )
         shortest = min(o.duration for o in job.options)
         start = model.new_int_var(earliest, latest_end - shortest, f"start{index}")
         end = model.new_int_var(earliest + shortest, latest_end, f"end{index}")
         model.add_hint(start, placement.start)
-        model.add_hint(end, ends_now[index])
+        model.add_hint(end, self.ends_now[index])
+        literals = self._options(job, placement, start, end, earliest)
+        review_literals = self._reviews(job, placement, end, literals)
+        if job.gpus:
+            self._gpus(job, placement, start, end, literals)
+        self.starts[index], self.ends[index] = start, end
+        self.options[index], self.reviews[index] = literals, review_literals
+        self._lateness(job, end, earliest, shortest, latest_end)
+
+    def _options(self, job, placement, start, end, earliest: int) -> list[cp_model.IntVar]:
+        problem, model, index = self.problem, self.model, job.index
         literals = []
         for o, option in enumerate(job.options):
             chosen = model.new_bool_var(f"x{index}_{o}")
             literals.append(chosen)
             model.add_hint(chosen, o == placement.option)
-            person_intervals[option.person].append(
+            self.person_intervals[option.person].append(
                 model.new_optional_fixed_size_interval_var(start, option.duration, chosen, f"w{index}_{o}")
             )
             model.add(end == start + option.duration).only_enforce_if(chosen)
             if problem.available[option.person] > earliest:
                 model.add(start >= problem.available[option.person]).only_enforce_if(chosen)
         model.add_exactly_one(literals)
-        review_literals = []
-        if job.reviews:
-            for r, review in enumerate(job.reviews):
-                chosen = model.new_bool_var(f"y{index}_{r}")
-                review_literals.append(chosen)
-                model.add_hint(chosen, placement.review == r)
-                person_intervals[review.person].append(
-                    model.new_optional_fixed_size_interval_var(
-                        end - review.duration, review.duration, chosen, ""
-                    )
-                )
-                if problem.available[review.person] > 0:
-                    ready = end - review.duration >= problem.available[review.person]
-                    model.add(ready).only_enforce_if(chosen)
-            stretch = [lit for lit, option in zip(literals, job.options, strict=True) if option.stretch]
-            model.add(sum(review_literals) == sum(stretch))
-        if job.gpus:
-            durations = sorted({o.duration for o in job.options})
-            size = model.new_int_var(durations[0], durations[-1], f"size{index}")
-            model.add(size == sum(o.duration * lit for o, lit in zip(job.options, literals, strict=True)))
-            model.add_hint(size, ends_now[index] - placement.start)
-            gpu_intervals.append(model.new_interval_var(start, size, end, f"g{index}"))
-            gpu_demands.append(job.gpus)
-        starts[index], ends[index] = start, end
-        options[index], reviews[index] = literals, review_literals
+        return literals
 
+    def _reviews(self, job, placement, end, literals) -> list[cp_model.IntVar]:
+        problem, model, index = self.problem, self.model, job.index
+        review_literals: list[cp_model.IntVar] = []
+        if not job.reviews:
+            return review_literals
+        for r, review in enumerate(job.reviews):
+            chosen = model.new_bool_var(f"y{index}_{r}")
+            review_literals.append(chosen)
+            model.add_hint(chosen, placement.review == r)
+            self.person_intervals[review.person].append(
+                model.new_optional_fixed_size_interval_var(end - review.duration, review.duration, chosen, "")
+            )
+            if problem.available[review.person] > 0:
+                ready = end - review.duration >= problem.available[review.person]
+                model.add(ready).only_enforce_if(chosen)
+        stretch = [lit for lit, option in zip(literals, job.options, strict=True) if option.stretch]
+        model.add(sum(review_literals) == sum(stretch))
+        return review_literals
+
+    def _gpus(self, job, placement, start, end, literals) -> None:
+        model, index = self.model, job.index
+        durations = sorted({o.duration for o in job.options})
+        size = model.new_int_var(durations[0], durations[-1], f"size{index}")
+        model.add(size == sum(o.duration * lit for o, lit in zip(job.options, literals, strict=True)))
+        model.add_hint(size, self.ends_now[index] - placement.start)
+        self.gpu_intervals.append(model.new_interval_var(start, size, end, f"g{index}"))
+        self.gpu_demands.append(job.gpus)
+
+    def _lateness(self, job, end, earliest: int, shortest: int, latest_end: int) -> None:
+        problem, model, index = self.problem, self.model, job.index
         if job.due < latest_end:
             tardy = model.new_int_var(0, latest_end - job.due, f"late{index}")
             model.add(tardy >= end - job.due)
-            model.add_hint(tardy, max(0, ends_now[index] - job.due))
-            objective.append(job.late_coef * tardy)
+            model.add_hint(tardy, max(0, self.ends_now[index] - job.due))
+            self.objective.append(job.late_coef * tardy)
         if job.miss_coef:
-            constant += job.miss_coef
+            self.constant += job.miss_coef
             if earliest + shortest <= problem.horizon:
                 delivered = model.new_bool_var(f"d{index}")
                 model.add(end <= problem.horizon).only_enforce_if(delivered)
-                model.add_hint(delivered, ends_now[index] <= problem.horizon)
-                objective.append(-job.miss_coef * delivered)
+                model.add_hint(delivered, self.ends_now[index] <= problem.horizon)
+                self.objective.append(-job.miss_coef * delivered)
 
-    for index in free_list:
-        for before in jobs[index].after:
-            if before in free_set:
-                model.add(starts[index] >= ends[before])
-    for intervals in person_intervals.values():
-        if len(intervals) > 1:
-            model.add_no_overlap(intervals)
-    if any_gpu and gpu_intervals:
-        model.add_cumulative(gpu_intervals, gpu_demands, problem.gpus)
+    def precedence_and_capacity(self) -> None:
+        """Free jobs follow their predecessors; a person does one thing at a time; GPUs are shared."""
+        model = self.model
+        for index in self.free_list:
+            for before in self.jobs[index].after:
+                if before in self.free_set:
+                    model.add(self.starts[index] >= self.ends[before])
+        for intervals in self.person_intervals.values():
+            if len(intervals) > 1:
+                model.add_no_overlap(intervals)
+        if self.any_gpu and self.gpu_intervals:
+            model.add_cumulative(self.gpu_intervals, self.gpu_demands, self.problem.gpus)
 
-    for name in CLASSES:
-        target = problem.targets[name]
-        if target <= 0:
-            continue
-        fixed = sum(
-            j.effort_ticks
-            for j in jobs
-            if name in j.classes and j.index not in free_set and ends_now[j.index] <= problem.window
-        )
-        terms, hinted = [], fixed
-        for index in free_list:
-            job = jobs[index]
-            if name not in job.classes:
+    def class_targets(self) -> None:
+        """Each class of work short of its target in the window costs its shortfall."""
+        problem, model, jobs, ends_now = self.problem, self.model, self.jobs, self.ends_now
+        for name in CLASSES:
+            target = problem.targets[name]
+            if target <= 0:
                 continue
-            inside = model.new_bool_var(f"{name}{index}")
-            model.add(ends[index] <= problem.window).only_enforce_if(inside)
-            model.add_hint(inside, ends_now[index] <= problem.window)
-            hinted += job.effort_ticks if ends_now[index] <= problem.window else 0
-            terms.append(job.effort_ticks * inside)
-        short = model.new_int_var(0, target, f"short_{name}")
-        model.add(short + sum(terms) + fixed >= target)
-        model.add_hint(short, max(0, target - hinted))
-        objective.append(problem.shortfall_coef * short)
-
-    model.minimize(sum(objective) + constant)
-    return _Vars(model, free_list, starts, options, reviews)
+            fixed = sum(
+                j.effort_ticks
+                for j in jobs
+                if name in j.classes and j.index not in self.free_set and ends_now[j.index] <= problem.window
+            )
+            terms, hinted = [], fixed
+            for index in self.free_list:
+                job = jobs[index]
+                if name not in job.classes:
+                    continue
+                inside = model.new_bool_var(f"{name}{index}")
+                model.add(self.ends[index] <= problem.window).only_enforce_if(inside)
+                model.add_hint(inside, ends_now[index] <= problem.window)
+                hinted += job.effort_ticks if ends_now[index] <= problem.window else 0
+                terms.append(job.effort_ticks * inside)
+            short = model.new_int_var(0, target, f"short_{name}")
+            model.add(short + sum(terms) + fixed >= target)
+            model.add_hint(short, max(0, target - hinted))
+            self.objective.append(problem.shortfall_coef * short)
 
 
 def _read(solver: cp_model.CpSolver, built: _Vars, current: Schedule) -> Schedule:
