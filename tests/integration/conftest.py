@@ -130,11 +130,24 @@ def restore(monkeypatch: pytest.MonkeyPatch) -> Callable[[SavedWorkspace], Works
     return restored
 
 
+def set_monitoring(ws: Workspace, **settings: Any) -> Workspace:
+    """``ws`` with ``settings`` in the ``monitoring`` section of its ``zenops.yaml``."""
+    import yaml
+
+    config = yaml.safe_load(ws.config_path.read_text())
+    config["monitoring"] = {**(config.get("monitoring") or {}), **settings}
+    ws.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return Workspace(ws.root)
+
+
 @contextmanager
 def one_trained_model(
-    tmp_path_factory: pytest.TempPathFactory, model: str, label: str
+    tmp_path_factory: pytest.TempPathFactory, model: str, label: str, **monitoring: Any
 ) -> Iterator[Workspace]:
-    """A workspace with ``model`` trained once through the Prefect flow, for a whole test module."""
+    """A workspace with ``model`` trained once through the Prefect flow, for a whole test module.
+
+    ``monitoring``: settings of its ``monitoring`` section, written after the training.
+    """
     from flows.train import train_model
 
     with pytest.MonkeyPatch.context() as patch:
@@ -145,7 +158,7 @@ def one_trained_model(
         ws = Workspace(ws.root)
         write_training_data(ws, model)
         train_model(model=model, workspace=str(ws.root))
-        yield ws
+        yield set_monitoring(ws, **monitoring) if monitoring else ws
 
 
 def reset_monitoring(ws: Workspace, model: str) -> Workspace:

@@ -33,7 +33,9 @@ SHIFT_START = 3
 
 @pytest.fixture(scope="module")
 def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with one_trained_model(tmp_path_factory, MODEL, "streams") as ws:
+    # Verdicts, reasons and figures are checked here, not the HTML reports, which cost
+    # seconds per batch that stores one (the JSON snapshot is kept either way).
+    with one_trained_model(tmp_path_factory, MODEL, "streams", html_reports="never") as ws:
         yield ws
 
 
