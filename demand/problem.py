@@ -191,6 +191,43 @@ def build_problem(
         for p in team
     )
     active = sorted((t for t in tickets if t.is_open), key=lambda t: _ident(t))
+    candidates, unplannable, pushed_back = _sort_out(active, resources, crisis)
+    staffed = _staffed(candidates, team, unplannable)
+    reviews_of = _ethics_gate(staffed, unplannable)
+
+    order = sorted(staffed)
+    index_of = {ident: i for i, ident in enumerate(order)}
+    horizon = policy.horizon_days * TICKS_PER_DAY
+    window = min(policy.balance_window_days, policy.horizon_days) * TICKS_PER_DAY
+    jobs: list[Job] = []
+    breakdowns: dict[int, priority.ScoreBreakdown] = {}
+    for ident in order:
+        ticket, who = staffed[ident]
+        breakdown = priority.score(ticket, now, policy, done)
+        breakdowns[ident] = breakdown
+        after = tuple(index_of[r] for r in reviews_of.get(ident, ())) if ticket.awaits_approval else ()
+        jobs.append(_job(index_of[ident], ticket, who, breakdown, team, policy, weights, after, now))
+
+    return Problem(
+        now=now,
+        jobs=tuple(jobs),
+        team=team,
+        available=available,
+        gpus=resources.gpus,
+        horizon=horizon,
+        window=window,
+        targets=_targets(jobs, team, available, window, policy, crisis),
+        shortfall_coef=round(BALANCE_PENALTY_DAYS * COST_PER_DAY / TICKS_PER_DAY),
+        unplannable=tuple(unplannable),
+        pushed_back=tuple(pushed_back),
+        breakdowns=breakdowns,
+    )
+
+
+def _sort_out(
+    active: Sequence[Ticket], resources: Resources, crisis: bool
+) -> tuple[list[Ticket], list[tuple[Ticket, str]], list[tuple[Ticket, str]]]:
+    """The tickets the plan considers, those it cannot plan and those a crisis pushes back."""
     unplannable: list[tuple[Ticket, str]] = []
     pushed_back: list[tuple[Ticket, str]] = []
     candidates: list[Ticket] = []
@@ -205,7 +242,13 @@ def build_problem(
             unplannable.append((ticket, f"needs {ticket.gpus} GPUs, the pool has {resources.gpus}"))
         else:
             candidates.append(ticket)
+    return candidates, unplannable, pushed_back
 
+
+def _staffed(
+    candidates: Iterable[Ticket], team: Sequence[TeamMember], unplannable: list[tuple[Ticket, str]]
+) -> dict[int, tuple[Ticket, Staffing]]:
+    """Who may do each candidate; those no one may do join ``unplannable`` with the reason."""
     staffed: dict[int, tuple[Ticket, Staffing]] = {}
     for ticket in candidates:
         who = staffing(ticket, team)
@@ -213,8 +256,17 @@ def build_problem(
             unplannable.append((ticket, who.reason or "no one may do it"))
         else:
             staffed[_ident(ticket)] = (ticket, who)
+    return staffed
 
-    # The ethics gate: work starts after an open, plannable ethics review of it ends.
+
+def _ethics_gate(
+    staffed: dict[int, tuple[Ticket, Staffing]], unplannable: list[tuple[Ticket, str]]
+) -> dict[int, list[int]]:
+    """The ethics gate: work starts after an open, plannable ethics review of it ends.
+
+    Returns the reviews of each ticket; a ticket awaiting approval with no review that
+    can be planned leaves ``staffed`` for ``unplannable``.
+    """
     reviews_of: dict[int, list[int]] = {}
     for ident, (ticket, _) in staffed.items():
         if ticket.kind == "ethics_review" and ticket.subject is not None and not ticket.awaits_approval:
@@ -225,63 +277,74 @@ def build_problem(
             unplannable.append(
                 (ticket, "waiting for ethics approval (no ethics review of it can be planned)")
             )
+    return reviews_of
 
-    order = sorted(staffed)
-    index_of = {ident: i for i, ident in enumerate(order)}
-    horizon = policy.horizon_days * TICKS_PER_DAY
-    window = min(policy.balance_window_days, policy.horizon_days) * TICKS_PER_DAY
-    jobs: list[Job] = []
-    breakdowns: dict[int, priority.ScoreBreakdown] = {}
-    for ident in order:
-        ticket, who = staffed[ident]
-        breakdown = priority.score(ticket, now, policy, done)
-        breakdowns[ident] = breakdown
-        size = breakdown.size.value
-        options = [Option(p, ticks_for(size / team[p].capacity)) for p in who.assignees]
-        options += [Option(p, ticks_for(size / team[p].capacity), stretch=True) for p in who.stretch]
-        reviews: tuple[Review, ...] = ()
-        if who.stretch:
-            # A review happens within the work it reviews: never longer than the shortest stretch.
-            shortest = min(o.duration for o in options if o.stretch)
-            reviews = tuple(
-                Review(
-                    p,
-                    min(
-                        shortest,
-                        math.ceil(policy.review_share * size * TICKS_PER_DAY / team[p].capacity - 1e-9),
-                    ),
-                )
-                for p in who.reviewers
+
+def _job(
+    index: int,
+    ticket: Ticket,
+    who: Staffing,
+    breakdown: priority.ScoreBreakdown,
+    team: Sequence[TeamMember],
+    policy: PlanningPolicy,
+    weights: Mapping[str, float],
+    after: tuple[int, ...],
+    now: datetime,
+) -> Job:
+    """One ticket as a job: who may do it and how long each takes, its review, its costs."""
+    size = breakdown.size.value
+    options = [Option(p, ticks_for(size / team[p].capacity)) for p in who.assignees]
+    options += [Option(p, ticks_for(size / team[p].capacity), stretch=True) for p in who.stretch]
+    reviews: tuple[Review, ...] = ()
+    if who.stretch:
+        # A review happens within the work it reviews: never longer than the shortest stretch.
+        shortest = min(o.duration for o in options if o.stretch)
+        reviews = tuple(
+            Review(
+                p,
+                min(
+                    shortest,
+                    math.ceil(policy.review_share * size * TICKS_PER_DAY / team[p].capacity - 1e-9),
+                ),
             )
-        value = ticket.value * priority.sponsor_weight(ticket, policy)
-        weight = (weights.get(ticket.sla, 1.0) if ticket.sla else 1.0) * value
-        classes = set()
-        if size <= policy.quick_win_days:
-            classes.add("quick_win")
-        if ticket.kind == "tooling_rnd":
-            classes.add("rnd")
-        after = tuple(index_of[r] for r in reviews_of.get(ident, ())) if ticket.awaits_approval else ()
-        jobs.append(
-            Job(
-                index=index_of[ident],
-                ticket=ticket,
-                score=breakdown.total,
-                value=value,
-                weight=weight,
-                due=to_tick(ticket.due, now, up=False),
-                gpus=ticket.gpus,
-                size=size,
-                effort_ticks=max(1, round(size * TICKS_PER_DAY)),
-                options=tuple(options),
-                reviews=reviews,
-                after=after,
-                classes=frozenset(classes),
-                late_coef=max(1, round(weight * COST_PER_DAY / TICKS_PER_DAY)),
-                miss_coef=round(UNDELIVERED_DAYS * value * COST_PER_DAY),
-                note=who.note,
-            )
+            for p in who.reviewers
         )
+    value = ticket.value * priority.sponsor_weight(ticket, policy)
+    weight = (weights.get(ticket.sla, 1.0) if ticket.sla else 1.0) * value
+    classes = set()
+    if size <= policy.quick_win_days:
+        classes.add("quick_win")
+    if ticket.kind == "tooling_rnd":
+        classes.add("rnd")
+    return Job(
+        index=index,
+        ticket=ticket,
+        score=breakdown.total,
+        value=value,
+        weight=weight,
+        due=to_tick(ticket.due, now, up=False),
+        gpus=ticket.gpus,
+        size=size,
+        effort_ticks=max(1, round(size * TICKS_PER_DAY)),
+        options=tuple(options),
+        reviews=reviews,
+        after=after,
+        classes=frozenset(classes),
+        late_coef=max(1, round(weight * COST_PER_DAY / TICKS_PER_DAY)),
+        miss_coef=round(UNDELIVERED_DAYS * value * COST_PER_DAY),
+        note=who.note,
+    )
 
+
+def _targets(
+    jobs: Sequence[Job],
+    team: Sequence[TeamMember],
+    available: Sequence[int],
+    window: int,
+    policy: PlanningPolicy,
+    crisis: bool,
+) -> dict[str, int]:
+    """Effort each class of work should get in the balance window, as far as it can."""
     shares = (
         {"quick_win": 0.0, "rnd": 0.0}
         if crisis
@@ -296,20 +359,7 @@ def build_problem(
             if name in j.classes and min(available[o.person] + o.duration for o in j.options) <= window
         )
         targets[name] = min(round(shares[name] * capacity), reachable)
-    return Problem(
-        now=now,
-        jobs=tuple(jobs),
-        team=team,
-        available=available,
-        gpus=resources.gpus,
-        horizon=horizon,
-        window=window,
-        targets=targets,
-        shortfall_coef=round(BALANCE_PENALTY_DAYS * COST_PER_DAY / TICKS_PER_DAY),
-        unplannable=tuple(unplannable),
-        pushed_back=tuple(pushed_back),
-        breakdowns=breakdowns,
-    )
+    return targets
 
 
 def evaluate(problem: Problem, schedule: Schedule) -> Figures:
