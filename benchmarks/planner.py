@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demand.greedy import list_schedule, ordered  # noqa: E402
 from demand.planner import plan  # noqa: E402
-from demand.problem import build_problem, evaluate  # noqa: E402
+from demand.problem import build_problem
+from demand.schedules import evaluate
 from demand.sla import due_at  # noqa: E402
 from demand.tickets import Ticket  # noqa: E402
 from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402

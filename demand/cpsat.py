@@ -53,7 +53,8 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from demand.problem import CLASSES, Placement, Problem, Schedule, end_of, evaluate
+from demand.problem import CLASSES, Placement, Problem, Schedule, end_of
+from demand.schedules import evaluate
 from zenops.kernel.config import PlanningPolicy
 
 DETERMINISTIC_PER_SECOND = 0.05

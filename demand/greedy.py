@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from demand.problem import Busy, Figures, GpuProfile, Job, Placement, Problem, Schedule, end_of, evaluate
+from demand.problem import Figures, Job, Placement, Problem, Schedule, end_of
+from demand.schedules import Busy, GpuProfile, evaluate
 
 OrderKey = Callable[[Job], tuple[float, ...]]
 

@@ -35,17 +35,8 @@ from demand import sla
 from demand.bounds import fluid_bound
 from demand.cpsat import optimise
 from demand.greedy import best_greedy, compact
-from demand.problem import (
-    COST_PER_DAY,
-    Job,
-    Placement,
-    Problem,
-    Schedule,
-    build_problem,
-    end_of,
-    evaluate,
-    violations,
-)
+from demand.problem import COST_PER_DAY, Job, Placement, Problem, Schedule, build_problem, end_of
+from demand.schedules import evaluate, violations
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 from zenops.kernel.errors import PlanningError

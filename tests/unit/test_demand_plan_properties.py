@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from demand.bounds import fluid_bound
 from demand.greedy import ORDERS, list_schedule, ordered
 from demand.planner import plan
-from demand.problem import build_problem, evaluate, violations
+from demand.problem import build_problem
+from demand.schedules import evaluate, violations
 from demand.staffing import ROLE_FIT, needs_experience
 from demand.tickets import Ticket
 from zenops.kernel.config import TICKET_KINDS, PlanningPolicy, Resources, TeamMember

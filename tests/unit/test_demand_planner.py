@@ -15,7 +15,8 @@ from demand.cpsat import SolverResult
 from demand.gantt import gantt_mermaid, plan_markdown
 from demand.greedy import ORDERS, best_greedy, list_schedule, ordered
 from demand.planner import plan
-from demand.problem import build_problem, evaluate, violations
+from demand.problem import build_problem
+from demand.schedules import evaluate, violations
 from demand.staffing import staffing
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
