@@ -1,18 +1,10 @@
-"""The model registry adapter: MLflow tracking and model registry.
-
-One place talks to MLflow. Runs are logged in one experiment per model
-(``zenops/<model>``) whose artifacts live under the workspace's artifact root;
-the registered model carries the model's name and the aliases ``champion``,
-``challenger`` and ``previous-champion``. MLflow errors become
-:class:`StoreError` (or :class:`NotFoundError` for what does not exist).
-"""
+"""MLflow runs: training, monitoring and audit runs, their metrics, tags and artifacts,
+and MLflow's threshold validation for the promotion gate."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import math
-import os
-import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -20,103 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from registry.adapters.mlflow.store import MlflowStore
 from registry.versions import (
-    CHAMPION,
-    ModelVersionInfo,
     experiment_name,
 )
-from zenops.kernel.errors import NotFoundError, StoreError
-from zenops.kernel.paths import is_uri
-
-#: MLflow's HTTP client settings zenops starts from, unless the environment sets them:
-#: a request to a tracking server is retried twice, not MLflow's seven times over about
-#: four minutes, because the task that made it is itself retried (``monitoring.retries``),
-#: so a server that is down fails the task in seconds, with a message naming it. And the
-#: client does not print a "View run" link on stdout, which belongs to ``--json`` output.
-HTTP_DEFAULTS = {
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
-}
+from zenops.kernel.errors import StoreError
 
 
-_CONNECTION_FAILURE = re.compile(r"\[Errno -?\d+\] ([^\"')(]+)|(Read timed out|timed out|RemoteDisconnected)")
-
-
-def unreachable(message: str) -> str | None:
-    """The reason in an MLflow client message about a server it could not reach, or None."""
-    if "Max retries exceeded" not in message and "Failed to establish" not in message:
-        return None
-    found = _CONNECTION_FAILURE.search(message)
-    return (found.group(1) or found.group(2)).strip() if found else "no answer"
-
-
-class MlflowRegistry:
-    """Logs runs and manages registered models in one MLflow tracking store."""
-
-    def __init__(self, tracking_uri: str, artifact_root: str) -> None:
-        self.tracking_uri = tracking_uri
-        self.artifact_root = artifact_root
-        if tracking_uri.startswith(("http://", "https://")):
-            for name, value in HTTP_DEFAULTS.items():
-                os.environ.setdefault(name, value)
-
-    @property
-    def client(self):  # -> mlflow.MlflowClient
-        from mlflow import MlflowClient
-
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-
-    @contextmanager
-    def errors(self, what: str) -> Iterator[None]:
-        """Translate MLflow's exceptions raised while doing ``what``."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            yield
-        except MlflowException as error:
-            code = getattr(error, "error_code", "")
-            first = str(error.message if hasattr(error, "message") else error).splitlines()[0]
-            down = unreachable(first)
-            if down:
-                raise StoreError(f"MLflow {self._where()}: unreachable ({down}) during {what}") from None
-            if code == "RESOURCE_DOES_NOT_EXIST":
-                raise NotFoundError(f"MLflow {self._where()}: {what}: {first}") from None
-            raise StoreError(f"MLflow {self._where()}: {what}: {first}") from None
-        except (OSError, ConnectionError) as error:
-            raise StoreError(f"MLflow {self._where()}: {what}: {error}") from None
-
-    def _where(self) -> str:
-        uri = self.tracking_uri
-        if "@" in uri:  # mask credentials
-            scheme, rest = uri.split("://", 1)
-            uri = f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return uri
-
-    # -- experiments and runs ----------------------------------------------
-
-    def ensure_experiment(self, model: str) -> str:
-        """The experiment id of ``model``, created (with its artifact location) if missing."""
-        name = experiment_name(model)
-        with self.errors(f"experiment {name}"):
-            existing = self.client.get_experiment_by_name(name)
-            if existing is not None:
-                return existing.experiment_id
-            location = self._artifact_location(model)
-            try:
-                return self.client.create_experiment(name, artifact_location=location)
-            except Exception:  # a concurrent creator won the race
-                found = self.client.get_experiment_by_name(name)
-                if found is None:
-                    raise
-                return found.experiment_id
-
-    def _artifact_location(self, model: str) -> str:
-        root = self.artifact_root
-        if is_uri(root):  # s3://bucket/path, mlflow-artifacts:/path (proxied by a tracking server)
-            return f"{root.rstrip('/')}/{model}"
-        return (Path(root) / model).resolve().as_uri()
+class MlflowRuns(MlflowStore):
+    """The runs of the models' experiments."""
 
     @contextmanager
     def start_run(self, model: str, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
@@ -282,154 +186,6 @@ class MlflowRegistry:
             return run.info.run_id, model_uri
 
     # -- registered models and aliases --------------------------------------
-
-    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
-        """Register ``model_uri`` as a new version of ``model``; returns the version."""
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"register {model}"):
-            try:
-                self.client.create_registered_model(model, description=f"zenops model {model}")
-            except MlflowException as error:
-                if getattr(error, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
-                    raise
-            # A tracking server checks that a logged model's URI (models:/m-<id>) names the
-            # logged model the version comes from; a database store does not ask.
-            model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
-            version = self.client.create_model_version(
-                model, model_uri, run_id=run_id, tags=tags, model_id=model_id
-            )
-            return str(version.version)
-
-    def alias(self, model: str, alias: str) -> ModelVersionInfo | None:
-        """The version holding ``alias``, or None when no version of the registered model holds it.
-
-        A registered model that does not exist is a :class:`NotFoundError`, not a
-        missing alias: it is what a mistyped tracking store looks like, and
-        reading it as "no champion yet" would leave the work undone without a word.
-        """
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"{model}@{alias}"):
-            try:
-                version = self.client.get_model_version_by_alias(model, alias)
-            except MlflowException as error:
-                if _alias_missing(error, alias):
-                    return None
-                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
-                    raise NotFoundError(
-                        f"MLflow {self._where()}: no registered model '{model}' "
-                        f"(is this the workspace's tracking store? run 'zenops train {model}' first)"
-                    ) from None
-                raise
-            return self._info(version)
-
-    def is_registered(self, model: str) -> bool:
-        """Whether the store has a registered model called ``model``."""
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"registered model {model}"):
-            try:
-                self.client.get_registered_model(model)
-            except MlflowException as error:
-                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
-                    return False
-                raise
-            return True
-
-    def version(self, model: str, version: str) -> ModelVersionInfo:
-        with self.errors(f"{model} version {version}"):
-            return self._info(self.client.get_model_version(model, version))
-
-    def set_alias(self, model: str, alias: str, version: str) -> None:
-        with self.errors(f"set {model}@{alias}"):
-            self.client.set_registered_model_alias(model, alias, version)
-
-    def delete_alias(self, model: str, alias: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"delete {model}@{alias}"):
-            try:
-                self.client.delete_registered_model_alias(model, alias)
-            except MlflowException as error:
-                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-
-    def aliases(self, model: str) -> dict[str, str]:
-        """Every alias of ``model`` and its version; empty when the model is not registered."""
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"aliases of {model}"):
-            try:
-                registered = self.client.get_registered_model(model)
-            except MlflowException as error:
-                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
-                    return {}
-                raise
-            return {alias: str(version) for alias, version in registered.aliases.items()}
-
-    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None:
-        with self.errors(f"tag {model} version {version}"):
-            self.client.set_model_version_tag(model, version, key, value)
-
-    def _info(self, version: Any) -> ModelVersionInfo:
-        run = self.client.get_run(version.run_id)
-        return ModelVersionInfo(
-            model=version.name,
-            version=str(version.version),
-            run_id=version.run_id,
-            aliases=tuple(version.aliases or ()),
-            tags=dict(run.data.tags),
-            params=dict(run.data.params),
-            metrics=dict(run.data.metrics),
-        )
-
-    def load_model(self, model: str, alias: str = CHAMPION) -> Any:
-        """The scikit-learn model behind ``models:/model@alias``."""
-        return self._load(f"models:/{model}@{alias}")
-
-    def load_version(self, model: str, version: str) -> Any:
-        """The scikit-learn model of one registered version (``models:/model/version``).
-
-        Unlike :meth:`load_model` it does not follow an alias, so an alias moved by
-        someone else meanwhile cannot change which model is loaded.
-        """
-        return self._load(f"models:/{model}/{version}")
-
-    def _load(self, uri: str) -> Any:
-        import mlflow.sklearn
-
-        # zenops loads only the models it logged itself, from its own store (skops format).
-        os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-        with self.errors(f"load {uri}"):
-            mlflow.set_registry_uri(self.tracking_uri)
-            mlflow.set_tracking_uri(self.tracking_uri)
-            return mlflow.sklearn.load_model(uri)
-
-    def version_tags(self, model: str, version: str) -> dict[str, str]:
-        """The tags of a registered version itself (not of the run it came from)."""
-        with self.errors(f"tags of {model} version {version}"):
-            return dict(self.client.get_model_version(model, version).tags or {})
-
-    def delete_version_tag(self, model: str, version: str, key: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        with self.errors(f"untag {model} version {version}"):
-            try:
-                self.client.delete_model_version_tag(model, version, key)
-            except MlflowException as error:
-                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-
-
-def _alias_missing(error: Exception, alias: str) -> bool:
-    """MLflow's answer for an existing registered model without ``alias`` (``INVALID_PARAMETER_VALUE``)."""
-    message = str(getattr(error, "message", error))
-    return (
-        getattr(error, "error_code", "") == "INVALID_PARAMETER_VALUE"
-        and "alias" in message
-        and "not found" in message
-    )
 
 
 def pip_requirements() -> list[str]:

@@ -1,0 +1,165 @@
+"""The MLflow model registry: registered versions, aliases, version tags, loading a model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from registry.adapters.mlflow.runs import MlflowRuns
+from registry.versions import (
+    CHAMPION,
+    ModelVersionInfo,
+)
+from zenops.kernel.errors import NotFoundError
+
+
+class MlflowRegistry(MlflowRuns):
+    """The :class:`~zenops.ports.ModelRegistry` port on MLflow."""
+
+    def register(self, model: str, model_uri: str, run_id: str, tags: dict[str, str]) -> str:
+        """Register ``model_uri`` as a new version of ``model``; returns the version."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"register {model}"):
+            try:
+                self.client.create_registered_model(model, description=f"zenops model {model}")
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            # A tracking server checks that a logged model's URI (models:/m-<id>) names the
+            # logged model the version comes from; a database store does not ask.
+            model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+            version = self.client.create_model_version(
+                model, model_uri, run_id=run_id, tags=tags, model_id=model_id
+            )
+            return str(version.version)
+
+    def alias(self, model: str, alias: str) -> ModelVersionInfo | None:
+        """The version holding ``alias``, or None when no version of the registered model holds it.
+
+        A registered model that does not exist is a :class:`NotFoundError`, not a
+        missing alias: it is what a mistyped tracking store looks like, and
+        reading it as "no champion yet" would leave the work undone without a word.
+        """
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"{model}@{alias}"):
+            try:
+                version = self.client.get_model_version_by_alias(model, alias)
+            except MlflowException as error:
+                if _alias_missing(error, alias):
+                    return None
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    raise NotFoundError(
+                        f"MLflow {self._where()}: no registered model '{model}' "
+                        f"(is this the workspace's tracking store? run 'zenops train {model}' first)"
+                    ) from None
+                raise
+            return self._info(version)
+
+    def is_registered(self, model: str) -> bool:
+        """Whether the store has a registered model called ``model``."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"registered model {model}"):
+            try:
+                self.client.get_registered_model(model)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    return False
+                raise
+            return True
+
+    def version(self, model: str, version: str) -> ModelVersionInfo:
+        with self.errors(f"{model} version {version}"):
+            return self._info(self.client.get_model_version(model, version))
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        with self.errors(f"set {model}@{alias}"):
+            self.client.set_registered_model_alias(model, alias, version)
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"delete {model}@{alias}"):
+            try:
+                self.client.delete_registered_model_alias(model, alias)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+
+    def aliases(self, model: str) -> dict[str, str]:
+        """Every alias of ``model`` and its version; empty when the model is not registered."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"aliases of {model}"):
+            try:
+                registered = self.client.get_registered_model(model)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    return {}
+                raise
+            return {alias: str(version) for alias, version in registered.aliases.items()}
+
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None:
+        with self.errors(f"tag {model} version {version}"):
+            self.client.set_model_version_tag(model, version, key, value)
+
+    def _info(self, version: Any) -> ModelVersionInfo:
+        run = self.client.get_run(version.run_id)
+        return ModelVersionInfo(
+            model=version.name,
+            version=str(version.version),
+            run_id=version.run_id,
+            aliases=tuple(version.aliases or ()),
+            tags=dict(run.data.tags),
+            params=dict(run.data.params),
+            metrics=dict(run.data.metrics),
+        )
+
+    def load_model(self, model: str, alias: str = CHAMPION) -> Any:
+        """The scikit-learn model behind ``models:/model@alias``."""
+        return self._load(f"models:/{model}@{alias}")
+
+    def load_version(self, model: str, version: str) -> Any:
+        """The scikit-learn model of one registered version (``models:/model/version``).
+
+        Unlike :meth:`load_model` it does not follow an alias, so an alias moved by
+        someone else meanwhile cannot change which model is loaded.
+        """
+        return self._load(f"models:/{model}/{version}")
+
+    def _load(self, uri: str) -> Any:
+        import mlflow.sklearn
+
+        # zenops loads only the models it logged itself, from its own store (skops format).
+        os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+        with self.errors(f"load {uri}"):
+            mlflow.set_registry_uri(self.tracking_uri)
+            mlflow.set_tracking_uri(self.tracking_uri)
+            return mlflow.sklearn.load_model(uri)
+
+    def version_tags(self, model: str, version: str) -> dict[str, str]:
+        """The tags of a registered version itself (not of the run it came from)."""
+        with self.errors(f"tags of {model} version {version}"):
+            return dict(self.client.get_model_version(model, version).tags or {})
+
+    def delete_version_tag(self, model: str, version: str, key: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"untag {model} version {version}"):
+            try:
+                self.client.delete_model_version_tag(model, version, key)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+
+
+def _alias_missing(error: Exception, alias: str) -> bool:
+    """MLflow's answer for an existing registered model without ``alias`` (``INVALID_PARAMETER_VALUE``)."""
+    message = str(getattr(error, "message", error))
+    return (
+        getattr(error, "error_code", "") == "INVALID_PARAMETER_VALUE"
+        and "alias" in message
+        and "not found" in message
+    )
