@@ -160,7 +160,11 @@ def check_frame(
     source: str = "batch",
     policy: DriftPolicy | None = None,
 ) -> BatchCheck:
-    """Check an in-memory batch; ``source`` names it in messages. See :func:`check_batch`."""
+    """Check an in-memory batch; ``source`` names it in messages. See :func:`check_batch`.
+
+    The checks run in a fixed order, so the first problem named is always the same:
+    columns, empty columns, numbers, probabilities, timestamps and ids, categories.
+    """
     policy = policy or spec.drift
     if len(frame) == 0:
         return _refused(source, Problem(EMPTY, None, f"{source}: the batch has no rows"))
@@ -168,9 +172,35 @@ def check_frame(
     notes: list[str] = []
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
-
     required = [spec.id_column, spec.timestamp_column, *spec.features.all]
     optional = [spec.target, PREDICTION, PROBABILITY]
+
+    _check_columns(frame, required, optional, policy, source, problems, notes)
+    frame = _drop_empty_optional(frame, required, optional, source, problems)
+    _check_numbers(frame, spec, reference, source, problems)
+    _check_probabilities(frame, source, problems)
+    _check_times_and_ids(frame, spec, source, problems)
+    _check_categories(frame, spec, reference, policy, source, problems, notes)
+
+    if problems:
+        return BatchCheck(ok=False, problems=problems, frame=None, notes=notes, source=source)
+    ordered = [c for c in [*required, *optional] if c in frame.columns]
+    ordered += [c for c in frame.columns if c not in ordered]
+    return BatchCheck(
+        ok=True, problems=[], frame=frame[ordered].reset_index(drop=True), notes=notes, source=source
+    )
+
+
+def _check_columns(
+    frame: pd.DataFrame,
+    required: list[str],
+    optional: list[str],
+    policy: DriftPolicy,
+    source: str,
+    problems: list[Problem],
+    notes: list[str],
+) -> None:
+    """Every column the spec needs is there, and no column it does not know (unless allowed)."""
     missing = [c for c in required if c not in frame.columns]
     if missing:
         problems.append(
@@ -193,13 +223,24 @@ def check_frame(
     elif extra:
         notes.append(f"{source}: ignored extra {_plural('column', extra)} {_names(extra)}")
 
+
+def _drop_empty_optional(
+    frame: pd.DataFrame, required: list[str], optional: list[str], source: str, problems: list[Problem]
+) -> pd.DataFrame:
+    """A required column with no values is a problem; an optional one is dropped."""
     for column in (c for c in required if c in frame.columns):
         if frame[column].isna().all():
             problems.append(Problem(ALL_NULL, column, f"{source}: column '{column}' has no values"))
     for column in (c for c in optional if c in frame.columns):
         if frame[column].isna().all():
             frame = frame.drop(columns=[column])
+    return frame
 
+
+def _check_numbers(
+    frame: pd.DataFrame, spec: ModelSpec, reference: pd.DataFrame, source: str, problems: list[Problem]
+) -> None:
+    """Numerical columns hold numbers (converted in place) that a test can measure."""
     numeric_columns = [c for c in spec.features.numerical if c in frame.columns]
     if spec.task == "regression":
         numeric_columns += [c for c in (spec.target, PREDICTION) if c in frame.columns]
@@ -213,6 +254,10 @@ def check_frame(
             problem = _unmeasurable(converted, reference.get(column), column, source)
             if problem:
                 problems.append(problem)
+
+
+def _check_probabilities(frame: pd.DataFrame, source: str, problems: list[Problem]) -> None:
+    """A probability column stays within [0, 1]."""
     if PROBABILITY in frame.columns and pd.api.types.is_numeric_dtype(frame[PROBABILITY]):
         outside = frame[PROBABILITY].dropna()
         outside = outside[(outside < 0) | (outside > 1)]
@@ -225,6 +270,9 @@ def check_frame(
                 )
             )
 
+
+def _check_times_and_ids(frame: pd.DataFrame, spec: ModelSpec, source: str, problems: list[Problem]) -> None:
+    """Timestamps read as times; no id is repeated."""
     if spec.timestamp_column in frame.columns and not frame[spec.timestamp_column].isna().all():
         problems.extend(_check_timestamps(frame[spec.timestamp_column], spec.timestamp_column, source))
     if spec.id_column in frame.columns:
@@ -240,6 +288,17 @@ def check_frame(
                 )
             )
 
+
+def _check_categories(
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    reference: pd.DataFrame,
+    policy: DriftPolicy,
+    source: str,
+    problems: list[Problem],
+    notes: list[str],
+) -> None:
+    """Categorical columns take the training data's form; too many unseen categories is a problem."""
     for column in spec.features.categorical:
         if column not in frame.columns or column not in reference.columns or frame[column].isna().all():
             continue
@@ -260,14 +319,6 @@ def check_frame(
                 f"{source}: column '{column}' has unseen categories ({_examples(unseen)}) in {share:.1%} "
                 "of rows, within tolerance; they are left out of the drift test"
             )
-
-    if problems:
-        return BatchCheck(ok=False, problems=problems, frame=None, notes=notes, source=source)
-    ordered = [c for c in [*required, *optional] if c in frame.columns]
-    ordered += [c for c in frame.columns if c not in ordered]
-    return BatchCheck(
-        ok=True, problems=[], frame=frame[ordered].reset_index(drop=True), notes=notes, source=source
-    )
 
 
 def align_categories(values: pd.Series, reference: pd.Series) -> pd.Series:
