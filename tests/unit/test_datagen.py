@@ -1,4 +1,7 @@
-"""The seeded demo data: determinism, ids, drift phases, bad batches, files, wide frames."""
+"""The seeded demo data: determinism, ids, drift phases, bad batches, files, wide frames.
+
+How trained champions fare on it: ``tests/integration/test_demo_data_champions.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency, ks_2samp
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.metrics import r2_score, roc_auc_score
 
 from zenops.app.demo.datagen import (
-    DEMAND,
     LOAN,
     MALFORMED_KINDS,
     MODELS,
@@ -179,43 +179,6 @@ def test_covariate_drift_moves_the_documented_columns(training, streams) -> None
     assert _chi2(demand_train["weekday"], demand["weekday"]) > 0.001
 
 
-def _categorical(frame: pd.DataFrame, spec) -> pd.DataFrame:
-    features = frame[spec.features].copy()
-    for column in spec.categorical:
-        features[column] = features[column].astype("category")
-    return features
-
-
-def test_loan_champion_holds_under_covariate_drift_and_fails_under_concept_drift(training, streams) -> None:
-    spec, train = LOAN, training["loan-default"]
-    model = HistGradientBoostingClassifier(max_iter=60, categorical_features="from_dtype", random_state=0)
-    model.fit(_categorical(train, spec), train[spec.target])
-
-    def auc(days: range) -> float:
-        frame = _pooled(streams["loan-default"], days)
-        return roc_auc_score(frame[spec.target], model.predict_proba(_categorical(frame, spec))[:, 1])
-
-    stable, covariate, concept = auc(STABLE), auc(COVARIATE), auc(CONCEPT)
-    assert 0.75 <= stable <= 0.85
-    assert covariate > stable - 0.05
-    assert concept < stable - 0.12
-
-
-def test_demand_champion_holds_under_covariate_drift_and_fails_under_concept_drift(training, streams) -> None:
-    spec, train = DEMAND, training["demand-forecast"]
-    model = HistGradientBoostingRegressor(max_iter=60, categorical_features="from_dtype", random_state=0)
-    model.fit(_categorical(train, spec), train[spec.target])
-
-    def r2(days: range) -> float:
-        frame = _pooled(streams["demand-forecast"], days)
-        return r2_score(frame[spec.target], model.predict(_categorical(frame, spec)))
-
-    stable, covariate, concept = r2(STABLE), r2(COVARIATE), r2(CONCEPT)
-    assert 0.6 <= stable <= 0.85
-    assert covariate > stable - 0.08
-    assert concept < stable - 0.25
-
-
 def test_describe_schedule_tells_what_when_and_how_much() -> None:
     text = describe_schedule(DriftSchedule(), model="loan-default", days=30)
     assert "day 10 (2024-07-11)" in text and "day 20 (2024-07-21)" in text
@@ -359,18 +322,6 @@ def test_spec_fields_make_a_valid_model_entry(name: str) -> None:
 # --- covariate kinds: a shift the champion handles, one it does not -------------------------
 
 
-def _example_spec(name: str):
-    """The model's entry in the example zenops.yaml (`zenops init`), with its trainer."""
-    from importlib import resources
-
-    import yaml
-
-    from zenops.kernel.config import parse_config
-
-    text = resources.files("zenops").joinpath("templates/zenops.yaml").read_text()
-    return parse_config(yaml.safe_load(text)).model(name)
-
-
 def _kind_days(name: str, kind: str, days: range, seed: int = 7) -> pd.DataFrame:
     schedule = DriftSchedule(
         covariate_start=0, covariate_ramp_days=1, concept_start=None, covariate_kind=kind
@@ -420,33 +371,3 @@ def test_within_and_beyond_move_their_documented_columns(name: str, moved: set, 
             assert p_value(frame, column) < 1e-6, (kind, column)
         for column in kept:
             assert p_value(frame, column) > 1e-3, (kind, column)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_the_champion_holds_within_and_fails_beyond_until_retrained(name: str) -> None:
-    """The example trainer: within the training range the metric holds; beyond it the
-    metric drops by more than the 5% refresh threshold, and fresh rows repair it."""
-    from zenops.services.train.fitting import fit, metrics, predict_frame
-
-    spec = _example_spec(name)
-    train = training_frame(name, rows=6000, seed=7)
-    champion = fit(spec, train)
-
-    def score(model, frame: pd.DataFrame) -> float:
-        return metrics(frame[spec.target], predict_frame(model, frame, spec), spec)[spec.metric_name]
-
-    def drop(value: float, baseline: float) -> float:
-        return (
-            (baseline - value) / baseline if spec.metric_name == "roc_auc" else (value - baseline) / baseline
-        )
-
-    stable = score(
-        champion, _pooled(production_stream(name, 6, 500, seed=7, schedule=DriftSchedule.stable()), range(6))
-    )
-    within = score(champion, _kind_days(name, "within", range(0, 6)))
-    assert abs(drop(within, stable)) < 0.05, (stable, within)
-    beyond = _kind_days(name, "beyond", range(0, 6))
-    fresh = _kind_days(name, "beyond", range(6, 12))
-    retrained = fit(spec, pd.concat([train, fresh[train.columns]], ignore_index=True))
-    assert drop(score(champion, beyond), stable) > 0.05, (stable, score(champion, beyond))
-    assert drop(score(retrained, beyond), score(champion, beyond)) < -0.03

@@ -37,17 +37,6 @@ def test_prefect_yaml_declares_every_definition_at_the_default_schedules() -> No
         assert entry.get("triggers", []) == ([item.trigger] if item.trigger else [])
 
 
-def test_every_entrypoint_is_an_importable_flow_with_the_name_it_is_deployed_under() -> None:
-    from prefect.flows import Flow
-    from prefect.utilities.importtools import import_object
-
-    for item in definitions():
-        flow = import_object(item.entrypoint)
-        assert isinstance(flow, Flow)
-        assert flow.name == item.flow_name
-        assert "workspace" in flow.parameters.properties
-
-
 def test_the_refresh_trigger_fires_once_per_model_per_debounce() -> None:
     trigger = refresh_trigger(timedelta(minutes=30))
     assert trigger["expect"] == ["zenops.model.degraded"]
@@ -65,22 +54,6 @@ def test_schedules_come_from_zenops_yaml() -> None:
     assert by_name["monitor"].cron == "*/15 * * * *"
     assert by_name["plan"].cron == Schedules().plan
     assert by_name["refresh"].trigger["within"] == 7200
-
-
-def test_the_built_deployments_carry_schedules_triggers_and_limits(tmp_path: Path) -> None:
-    from flows.deployments import runner_deployments
-
-    config = parse_config({"schedules": {"timezone": "Europe/Paris"}})
-    built = {d.name: d for d in runner_deployments(config, str(tmp_path))}
-    assert set(built) == {"monitor", "plan", "sla-watch", "refresh", "rollback", "train"}
-    monitor = built["monitor"]
-    assert monitor.parameters == {"workspace": str(tmp_path)}
-    assert monitor.schedules[0].schedule.cron == "0 * * * *"
-    assert monitor.schedules[0].schedule.timezone == "Europe/Paris"
-    assert monitor.concurrency_options.collision_strategy.value == "CANCEL_NEW"
-    (trigger,) = built["refresh"].triggers
-    assert trigger.expect == {"zenops.model.degraded"}
-    assert built["train"].schedules == [] and built["train"].triggers == []
 
 
 @pytest.mark.parametrize(
