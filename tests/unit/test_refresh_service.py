@@ -6,9 +6,6 @@ arrive as files. The fakes keep their state in memory, and the tests assert on i
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +23,6 @@ from zenops.services.refresh.context import RefreshPorts, Runner
 from zenops.services.refresh.rollback import rollback
 from zenops.services.refresh.run import refresh
 from zenops.services.train.run import train
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -156,30 +151,3 @@ def test_a_refresh_whose_champion_moved_while_it_waited_stands_down(world: Refre
     assert result["decision"] == "superseded" and result["serving_version"] == "2"
     assert result["challenger_version"] is None and "moved from version 1 to 2" in result["notes"][0]
     assert world.tickets.list() == [] and list(world.registry.versions[MODEL]) == ["1", "2"]
-
-
-SCENARIO = """
-import json, sys, tempfile
-from pathlib import Path
-from tests.unit.training_world import MODEL, arrive, ports, workspace
-from zenops.services.refresh.run import refresh
-from zenops.services.train.run import train
-world = ports(workspace(Path(tempfile.mkdtemp()) / "ws"))
-spec = world.workspace.config.model(MODEL)
-train(world, spec)
-arrive(world.workspace)
-decision = refresh(world, spec)["decision"]
-heavy = ("mlflow", "prefect", "dvc", "evidently", "nannyml", "sqlalchemy", "skops", "apprise")
-loaded = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in heavy} | {
-    m for m in sys.modules if ".adapters." in m or m.endswith(".adapters")})
-print(json.dumps({"decision": decision, "loaded": loaded}))
-"""
-
-
-def test_the_services_run_without_any_outside_system_or_adapter() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCENARIO], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"decision": "promoted", "loaded": []}
