@@ -1,15 +1,36 @@
-"""Shared test set-up: offline, no telemetry, one Prefect test server per session."""
+"""Shared test set-up: offline, no telemetry, one Prefect test server per session.
+
+Also: one OpenMP thread per process (set before any library starts its thread pool),
+and the order test files go to the workers of ``-n N --dist loadfile`` (``tests/scheduling.py``).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
-import pytest
+# The test workers (and the commands and servers they start) share a few cores: with a
+# thread pool per process, scikit-learn's gradient boosting waits on threads that
+# cannot run and takes many times longer; with one thread it fits the same model.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from zenops.kernel.offline import stay_offline
+import pytest  # noqa: E402
+
+from zenops.kernel.offline import stay_offline  # noqa: E402
 
 stay_offline()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
+    """Longest test files first under ``--dist loadfile`` (see ``tests/scheduling.py``)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.scheduling import LongestFirst
+
+    return LongestFirst(config, log)
+
 
 _connect = socket.socket.connect
 
