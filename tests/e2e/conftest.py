@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.workspaces import SavedWorkspace
+
 ZENOPS = str(Path(sys.executable).with_name("zenops"))
 
 
@@ -28,11 +30,34 @@ class Result:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
-@pytest.fixture
-def zenops(prefect_api, tmp_path: Path):
+def user_environment(prefect_api: str) -> dict[str, str]:
+    """The environment the ``zenops`` command gets: the session's Prefect API, no store overrides."""
     base = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
     for variable in ("ZENOPS_WORKSPACE", "ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE"):
         base.pop(variable, None)
+    return base
+
+
+@pytest.fixture(scope="session")
+def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
+    """A workspace made by ``zenops init``, once per test process."""
+    root = tmp_path_factory.mktemp("init") / "ws"
+    done = subprocess.run(
+        [ZENOPS, "init", str(root)], env=user_environment(prefect_api), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return SavedWorkspace(root)
+
+
+@pytest.fixture
+def initialized(saved_init: SavedWorkspace) -> Path:
+    """The folder of a workspace just made by ``zenops init`` (made once, put back for each test)."""
+    return saved_init.restore_root()
+
+
+@pytest.fixture
+def zenops(prefect_api, tmp_path: Path):
+    base = user_environment(prefect_api)
 
     def run(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> Result:
         done = subprocess.run(

@@ -5,12 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def workspace(zenops, tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    assert zenops("init", str(root)).code == 0
-    return root
-
-
 def new(zenops, root: Path, *args: str):
     return zenops("--workspace", str(root), "tickets", "new", "--json", *args)
 
@@ -22,8 +16,8 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in result.error_lines[0], result.error_lines[0]
 
 
-def test_tickets_and_plan(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path)
+def test_tickets_and_plan(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     project = new(
         zenops,
         root,
@@ -89,8 +83,8 @@ def test_tickets_and_plan(zenops, tmp_path: Path) -> None:
     assert closed.json()["ticket"]["status"] == "done"
 
 
-def test_bad_ticket_input_exits_2_and_changes_nothing(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path)
+def test_bad_ticket_input_exits_2_and_changes_nothing(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     one_line_error(
         new(zenops, root, "--kind", "new_project", "--title", "x", "--effort", "-3", "--sla", "silver"),
         "effort",
@@ -114,8 +108,8 @@ def test_bad_ticket_input_exits_2_and_changes_nothing(zenops, tmp_path: Path) ->
     assert [t["id"] for t in zenops("tickets", "list", "--json", cwd=root).json()["tickets"]] == [done]
 
 
-def test_a_ticket_no_one_can_do_is_unplannable_with_the_reason(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path)
+def test_a_ticket_no_one_can_do_is_unplannable_with_the_reason(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     config = (
         (root / "zenops.yaml").read_text().replace("skills: [tabular, forecasting, nlp]", "skills: [tabular]")
     )

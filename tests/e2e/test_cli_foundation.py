@@ -58,8 +58,8 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in result.error_lines[0], result.error_lines[0]
 
 
-def test_bad_configuration_exits_2_with_one_line(zenops, tmp_path: Path) -> None:
-    root = make_workspace(zenops, tmp_path / "ws")
+def test_bad_configuration_exits_2_with_one_line(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     config = yaml.safe_load((root / "zenops.yaml").read_text())
     config["models"][0]["colour"] = "red"
     (root / "zenops.yaml").write_text(yaml.safe_dump(config))
@@ -70,8 +70,8 @@ def test_bad_configuration_exits_2_with_one_line(zenops, tmp_path: Path) -> None
     one_line_error(zenops("status", cwd=root), "zenops.yaml", "models[0].value")
 
 
-def test_bad_data_exits_2_and_stores_nothing(zenops, tmp_path: Path) -> None:
-    root = make_workspace(zenops, tmp_path / "ws")
+def test_bad_data_exits_2_and_stores_nothing(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     head = (root / ".git" / "refs" / "heads" / "main").read_text()
     write_data(root, income="12k")
     one_line_error(
@@ -91,8 +91,8 @@ def test_bad_data_exits_2_and_stores_nothing(zenops, tmp_path: Path) -> None:
     assert all(m["champion"] is None for m in status.json()["models"])
 
 
-def test_unknown_model_and_missing_workspace(zenops, tmp_path: Path) -> None:
-    root = make_workspace(zenops, tmp_path / "ws")
+def test_unknown_model_and_missing_workspace(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     one_line_error(zenops("train", "nope", cwd=root), "no model named 'nope'")
-    one_line_error(zenops("status", cwd=tmp_path / "ws" / "data"), "zenops.yaml: no such file")
+    one_line_error(zenops("status", cwd=root / "data"), "zenops.yaml: no such file")
     assert zenops("train", cwd=root).code == 2

@@ -13,9 +13,8 @@ from zenops.app.demo.datagen import (
 )
 
 
-def test_monitor_reports_each_model_and_a_bad_batch(zenops, tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    assert zenops("init", str(root)).code == 0
+def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     data = root / "data" / "loan-default"
     training_frame("loan-default", rows=2000, seed=4).to_parquet(data / "train.parquet")
     assert zenops("train", "loan-default", cwd=root).code == 0
@@ -51,9 +50,8 @@ def test_monitor_reports_each_model_and_a_bad_batch(zenops, tmp_path: Path) -> N
     assert loans["last_verdict"] == "data_quality" and loans["open_tickets"] == [1]
 
 
-def test_monitor_an_unknown_model_exits_2(zenops, tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    assert zenops("init", str(root)).code == 0
+def test_monitor_an_unknown_model_exits_2(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     result = zenops("monitor", "nope", cwd=root)
     assert result.code == 2 and "no model named 'nope'" in result.stderr
     assert len(result.error_lines) == 1

@@ -7,9 +7,8 @@ from pathlib import Path
 from zenops.app.demo.datagen import training_frame
 
 
-def test_refresh_and_rollback_refuse_what_cannot_be_done(zenops, tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    assert zenops("init", str(root)).code == 0
+def test_refresh_and_rollback_refuse_what_cannot_be_done(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     training_frame("loan-default", rows=1500, seed=2).to_parquet(
         root / "data" / "loan-default" / "train.parquet"
     )

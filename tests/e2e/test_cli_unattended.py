@@ -16,9 +16,8 @@ from tests.loopback import Endpoints, closed_port
 ZENOPS = str(Path(sys.executable).with_name("zenops"))
 
 
-def workspace(zenops, tmp_path: Path, **sections) -> Path:
-    root = tmp_path / "ws"
-    assert zenops("init", str(root)).code == 0
+def workspace(root: Path, **sections) -> Path:
+    """``root``, a workspace ``zenops init`` made, with ``sections`` in its ``zenops.yaml``."""
     config = yaml.safe_load((root / "zenops.yaml").read_text())
     config.update(sections)
     (root / "zenops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -44,12 +43,11 @@ def one_line(done: subprocess.CompletedProcess, code: int, *fragments: str) -> s
     return lines[0]
 
 
-def test_the_sla_watch_escalates_each_level_once_and_tells_the_sponsor(zenops, tmp_path: Path) -> None:
+def test_the_sla_watch_escalates_each_level_once_and_tells_the_sponsor(zenops, initialized: Path) -> None:
     endpoints = Endpoints()
     try:
         root = workspace(
-            zenops,
-            tmp_path,
+            initialized,
             notifications={
                 "oncall": [endpoints.url("oncall")],
                 "sponsors": {"retail-credit": [endpoints.url("sponsor")]},
@@ -96,8 +94,8 @@ def test_the_sla_watch_escalates_each_level_once_and_tells_the_sponsor(zenops, t
         endpoints.close()
 
 
-def test_serve_needs_a_prefect_server(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path)
+def test_serve_needs_a_prefect_server(initialized: Path) -> None:
+    root = workspace(initialized)
     one_line(bare("--workspace", str(root), "serve"), 2, "PREFECT_API_URL: not set", "zenops server")
     down = f"http://127.0.0.1:{closed_port()}/api"
     one_line(
@@ -107,10 +105,8 @@ def test_serve_needs_a_prefect_server(zenops, tmp_path: Path) -> None:
     )
 
 
-def test_serve_refuses_a_notification_url_whose_secret_is_not_set(zenops, tmp_path: Path) -> None:
-    root = workspace(
-        zenops, tmp_path, notifications={"owners": {"ds-credit": ["slack://${ZZ_SLACK_TOKEN}/#ds"]}}
-    )
+def test_serve_refuses_a_notification_url_whose_secret_is_not_set(initialized: Path) -> None:
+    root = workspace(initialized, notifications={"owners": {"ds-credit": ["slack://${ZZ_SLACK_TOKEN}/#ds"]}})
     one_line(
         bare("--workspace", str(root), "serve", env={"PREFECT_API_URL": "http://127.0.0.1:9/api"}),
         2,
@@ -119,8 +115,8 @@ def test_serve_refuses_a_notification_url_whose_secret_is_not_set(zenops, tmp_pa
     )
 
 
-def test_server_refuses_a_port_in_use(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path)
+def test_server_refuses_a_port_in_use(initialized: Path) -> None:
+    root = workspace(initialized)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -130,8 +126,8 @@ def test_server_refuses_a_port_in_use(zenops, tmp_path: Path) -> None:
     assert not (root / ".zenops" / "prefect").exists() or not any((root / ".zenops" / "prefect").iterdir())
 
 
-def test_a_bad_schedule_is_refused_before_anything_runs(zenops, tmp_path: Path) -> None:
-    root = workspace(zenops, tmp_path, schedules={"monitor": "every hour"})
+def test_a_bad_schedule_is_refused_before_anything_runs(initialized: Path) -> None:
+    root = workspace(initialized, schedules={"monitor": "every hour"})
     done = bare("--workspace", str(root), "serve", env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
     one_line(done, 2, "zenops.yaml: schedules.monitor: 'every hour' is not a cron expression")
     assert json.loads(json.dumps(yaml.safe_load((root / "zenops.yaml").read_text())))["schedules"]

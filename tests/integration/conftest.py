@@ -2,13 +2,12 @@
 
 Training a workspace (``zenops init``, a DVC push, a Prefect flow, an MLflow
 registration) takes seconds to tens of seconds, and many tests start from the same
-trained workspace. :class:`SavedWorkspace` builds it once per test process and puts
-a copy back for each test that asks (``saved_trained``, ``saved_drifted``).
+trained workspace: it is built once per test process and a copy is put back for each
+test that asks (``saved_trained``, ``saved_drifted``; :mod:`tests.workspaces`).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.workspaces import SavedWorkspace
 from zenops.app.init import init_workspace
 from zenops.workspace import Workspace
 
@@ -50,29 +50,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     for variable in STORE_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     return fresh_workspace(tmp_path / "ws")
-
-
-class SavedWorkspace:
-    """A workspace built once, copied aside, and put back at its own path for each test.
-
-    The copy goes back to the path it was built at because the stores hold absolute
-    paths (MLflow's artifact locations, the DVC remote in the committed ``.dvc/config``):
-    a copy elsewhere would still write to the original. ``result`` is what the build
-    returned (a training report, say). SQLite's shared-memory index (``*-shm``) is not
-    copied: SQLite rebuilds it from the write-ahead log when the copy is first opened.
-    """
-
-    def __init__(self, root: Path, result: Any = None) -> None:
-        self.root = root
-        self.result = result
-        self._saved = root.with_name(root.name + "-saved")
-        shutil.copytree(root, self._saved, symlinks=True, ignore=shutil.ignore_patterns("*-shm"))
-
-    def restore(self) -> Workspace:
-        """The workspace as it was built: whatever the previous test changed is gone."""
-        shutil.rmtree(self.root)
-        shutil.copytree(self._saved, self.root, symlinks=True)
-        return Workspace(self.root)
 
 
 @pytest.fixture(scope="session")
