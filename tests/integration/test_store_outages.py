@@ -18,7 +18,9 @@ import yaml
 from flows.monitor import monitor_models
 from flows.train import train_model
 from tests.faults import crash_at
+from tests.integration.conftest import save_workspace
 from tests.loopback import closed_port as free_port
+from tests.workspaces import SavedWorkspace
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream
 from zenops.app.servers import start_mlflow, wait_healthy
@@ -74,6 +76,22 @@ def assert_nothing_recorded(workspace: Workspace, batch: str) -> None:
     assert monitoring_runs(workspace, batch) == []
 
 
+@pytest.fixture(scope="module")
+def saved_quickly_retried(prefect_api, saved_stores, tmp_path_factory) -> SavedWorkspace:
+    """A fresh workspace with :func:`quick_retries`, then loan-default trained through the flow."""
+    return save_workspace(
+        tmp_path_factory,
+        "outages",
+        lambda ws: train_model(model=MODEL, workspace=str(quick_retries(ws).root)),
+    )
+
+
+@pytest.fixture
+def quickly_retried(saved_quickly_retried: SavedWorkspace, restore) -> Workspace:
+    """:func:`quick_retries` of a fresh workspace, its champion trained (once, restored per test)."""
+    return restore(saved_quickly_retried)
+
+
 @pytest.fixture
 def tracking_server(prefect_api, workspace: Workspace, monkeypatch):
     """The workspace's tracking store behind a real MLflow server; yields (workspace, server)."""
@@ -117,10 +135,9 @@ def test_an_mlflow_server_down_fails_the_cycle_naming_it_and_the_next_cycle_reco
 
 
 def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers(
-    prefect_api, workspace: Workspace
+    quickly_retried: Workspace,
 ) -> None:
-    ws = quick_retries(workspace)
-    train_model(model=MODEL, workspace=str(ws.root))
+    ws = quickly_retried
     drop_batch(ws)
     # A worker that never restored the champion's data: nothing in its DVC cache.
     shutil.rmtree(ws.root / ".dvc" / "cache")
@@ -141,11 +158,8 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
     assert len(monitoring_runs(ws, "2024-07-01.csv")) == 1
 
 
-def test_a_crash_while_recording_leaves_one_monitoring_run_per_batch(
-    prefect_api, workspace: Workspace
-) -> None:
-    ws = quick_retries(workspace)
-    train_model(model=MODEL, workspace=str(ws.root))
+def test_a_crash_while_recording_leaves_one_monitoring_run_per_batch(quickly_retried: Workspace) -> None:
+    ws = quickly_retried
     drop_batch(ws)
     import mlflow
 
