@@ -8,7 +8,8 @@ next file while two of its tests are still pending; here the files expected to t
 longest go first, and a worker takes its next file when its last test is pending (a
 worker runs its last test once it knows the next one).
 
-``SECONDS`` holds rough durations (``--durations``, 2 cores): only their order matters.
+``SECONDS`` holds rough durations of each file run alone on an idle 2-core machine
+(including a Prefect test server's start): only their order matters.
 A file not listed counts as ``TIER_SECONDS`` of its folder.
 """
 
@@ -17,25 +18,26 @@ from __future__ import annotations
 from xdist.scheduler import LoadFileScheduling
 
 SECONDS = {
-    "tests/e2e/test_crash_recovery.py": 450,
-    "tests/e2e/test_unattended.py": 420,
-    "tests/integration/test_monitor_flow.py": 240,
-    "tests/integration/test_store_outages.py": 200,
-    "tests/integration/test_refresh_flow.py": 180,
-    "tests/integration/test_monitor_streams.py": 150,
-    "tests/integration/test_monitor_runners.py": 150,
-    "tests/e2e/test_cli_foundation.py": 150,
-    "tests/e2e/test_cli_unattended.py": 110,
-    "tests/e2e/test_cli_demand.py": 90,
-    "tests/e2e/test_cli_monitor.py": 80,
+    "tests/e2e/test_crash_recovery.py": 190,
+    "tests/integration/test_monitor_streams.py": 145,
+    "tests/integration/test_refresh_flow.py": 140,
+    "tests/integration/test_monitor_flow.py": 130,
+    "tests/e2e/test_unattended.py": 125,
+    "tests/integration/test_store_outages.py": 120,
     "tests/integration/test_notifications.py": 80,
+    "tests/e2e/test_cli_foundation.py": 75,
     "tests/integration/test_monitor_labels.py": 70,
-    "tests/integration/test_dvc_pipeline.py": 60,
-    "tests/integration/test_drift_evaluation.py": 60,
-    "tests/e2e/test_cli_reliability.py": 60,
-    "tests/integration/test_refresh_concurrency.py": 40,
-    "tests/e2e/test_cli_refresh.py": 35,
-    "tests/integration/test_drift_demo_stream.py": 35,
+    "tests/e2e/test_cli_monitor.py": 60,
+    "tests/integration/test_monitor_runners.py": 60,
+    "tests/e2e/test_cli_unattended.py": 55,
+    "tests/e2e/test_cli_demand.py": 55,
+    "tests/e2e/test_cli_refresh.py": 45,
+    "tests/e2e/test_cli_reliability.py": 45,
+    "tests/integration/test_dvc_pipeline.py": 40,
+    "tests/integration/test_drift_evaluation.py": 40,
+    "tests/integration/test_refresh_concurrency.py": 35,
+    "tests/integration/test_train_lineage.py": 35,
+    "tests/integration/test_drift_demo_stream.py": 30,
 }
 TIER_SECONDS = {"tests/e2e/": 30, "tests/integration/": 10}
 
