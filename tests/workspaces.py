@@ -30,9 +30,15 @@ class SavedWorkspace:
         shutil.copytree(root, self._saved, symlinks=True, ignore=shutil.ignore_patterns("*-shm"))
 
     def restore(self) -> Workspace:
-        """The workspace as it was built: whatever the previous test changed is gone."""
+        """The workspace as it was built: whatever the previous test changed is gone.
+
+        The champion profiles this process keeps for the workspace's tracking store are
+        dropped too, so each test loads its champion as a new process would.
+        """
         shutil.rmtree(self.root)
         shutil.copytree(self._saved, self.root, symlinks=True)
+        workspace = Workspace(self.root)
+        workspace.profiles.clear()
         return Workspace(self.root)
 
     def restore_root(self) -> Path:
