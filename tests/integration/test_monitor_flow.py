@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 import pytest
 
@@ -42,15 +42,23 @@ def prefect_api_url() -> str:
     return PREFECT_API_URL.value()
 
 
-def degraded_event(api: str, model: str, timeout: float = 30.0) -> dict:
-    """The newest ``zenops.model.degraded`` event of ``model`` stored by the Prefect API."""
+def degraded_event(api: str, model: str, since: datetime, timeout: float = 30.0) -> dict:
+    """The newest ``zenops.model.degraded`` event of ``model`` that the Prefect API stored
+    since ``since`` (the session's API also holds other tests' events of the same model)."""
     import time as clock
 
     import httpx
     from prefect.events.worker import EventsWorker
 
     EventsWorker.drain_all()
-    body = {"filter": {"event": {"name": ["zenops.model.degraded"]}, "order": "DESC"}, "limit": 10}
+    body = {
+        "filter": {
+            "event": {"name": ["zenops.model.degraded"]},
+            "occurred": {"since": since.isoformat()},
+            "order": "DESC",
+        },
+        "limit": 10,
+    }
     deadline = clock.monotonic() + timeout
     while clock.monotonic() < deadline:
         found = httpx.post(f"{api}/events/filter", json=body, timeout=10).json().get("events", [])
@@ -85,6 +93,7 @@ def test_covariate_drift_opens_a_refresh_ticket_within_a_few_cycles(trained: Wor
         label_delay_days=1,
     )
     opened, seen = None, []
+    started = datetime.now(UTC)
     for index, summary in replay(trained, schedule, 8, monkeypatch):
         seen.append((summary["verdict"], summary["performance"], summary["reasons"]))
         if summary["ticket"] is not None:
@@ -102,7 +111,7 @@ def test_covariate_drift_opens_a_refresh_ticket_within_a_few_cycles(trained: Wor
     assert runs and all(run.data.tags["zenops.champion.version"] == "1" for run in runs)
     assert any("drift_share" in run.data.metrics for run in runs)
     # The degradation reached the Prefect API as an event a deployment trigger can match.
-    event = degraded_event(prefect_api_url(), MODEL)
+    event = degraded_event(prefect_api_url(), MODEL, since=started)
     assert event["resource"]["prefect.resource.id"] == f"zenops.model.{MODEL}"
     assert event["payload"]["verdict"] == "refresh" and event["payload"]["ticket"] == ticket.id
 
