@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from zenops.kernel.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
-_MEMORY_LOCKS: dict[int, threading.RLock] = {}
+#: The lock of each in-memory engine, dropped with the engine.
+_MEMORY_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def mask_url(url: str) -> str:
@@ -42,7 +44,7 @@ def mask_url(url: str) -> str:
 
 def memory_lock(engine: Engine) -> threading.RLock | None:
     """The lock that serialises an in-memory SQLite engine's one connection; None otherwise."""
-    return _MEMORY_LOCKS.get(id(engine))
+    return _MEMORY_LOCKS.get(engine)
 
 
 def make_engine(url: str) -> Engine:
@@ -58,7 +60,7 @@ def make_engine(url: str) -> Engine:
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
         )
-        _MEMORY_LOCKS[id(engine)] = threading.RLock()
+        _MEMORY_LOCKS[engine] = threading.RLock()
     else:
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
