@@ -54,6 +54,7 @@ __all__ = [
     "ModelState",
     "MonitorState",
     "Notifier",
+    "ScoredBatch",
     "TicketRepository",
 ]
 
@@ -86,12 +87,29 @@ class FileRecord:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class ScoredBatch:
+    """The ids (canonical text, :func:`drift.labels.canonical_ids`) one batch scored.
+
+    ``batch`` is the batch's file stem, the name its scored rows are kept under; labels
+    arriving later are joined to the batch that scored their id last.
+    """
+
+    batch: str
+    ids: tuple[str, ...]
+
+
 @dataclass
 class Changes:
-    """What one processed batch adds to the state, stored with its watermark."""
+    """What one processed batch adds to the state, stored with its watermark.
+
+    ``scored``: the ids of the batches whose scored rows were kept, in the order they
+    were scored (a later batch of an id wins).
+    """
 
     files: list[FileRecord] = field(default_factory=list)
     labels: list[LabelRow] = field(default_factory=list)
+    scored: list[ScoredBatch] = field(default_factory=list)
 
 
 class ModelRegistry(Protocol):
@@ -227,7 +245,7 @@ class Leases(Protocol):
 
 
 class MonitorState(Protocol):
-    """Per model: the watermark, the drift streak, files handled and label rows."""
+    """Per model: the watermark, the drift streak, files handled, label rows and scored ids."""
 
     def get(self, model: str) -> ModelState: ...
     def all(self) -> list[ModelState]: ...
@@ -235,6 +253,12 @@ class MonitorState(Protocol):
     def labels(
         self, model: str, *, ids: Sequence[str] | None = None, status: str | None = None
     ) -> list[LabelRow]: ...
+    def scored(self, model: str, ids: Sequence[str]) -> dict[str, str]:
+        """Each of ``ids`` that a stored batch scored → the batch (file stem) that scored it last."""
+        ...
+    def has_scored(self, model: str) -> bool:
+        """Whether the ids of any scored batch of ``model`` are stored."""
+        ...
     def advance(self, state: ModelState, changes: Changes | None = None) -> None: ...
     def leases(self) -> Leases: ...
 

@@ -1,8 +1,9 @@
 """Monitoring state and leases in memory: the :class:`zenops.ports.MonitorState` port without SQL.
 
-It keeps what the SQL store keeps — per model the watermark, the files handled and the
-label rows — in dicts, and every call to :meth:`FakeMonitorState.advance` in
-``advances``, so a test can tell that the watermark moved (or did not) past a batch.
+It keeps what the SQL store keeps — per model the watermark, the files handled, the
+label rows and the batch that scored each id last — in dicts, and every call to
+:meth:`FakeMonitorState.advance` in ``advances``, so a test can tell that the watermark
+moved (or did not) past a batch.
 ``tests/unit/test_port_contracts_monitor.py`` runs the same checks on it and on
 :class:`zenops.adapters.monitor_state.MonitorStateStore`.
 """
@@ -80,6 +81,7 @@ class FakeMonitorState:
         self.states: dict[str, ModelState] = {}
         self.file_records: dict[str, dict[tuple[str, str], FileRecord]] = {}
         self.label_rows: dict[str, dict[str, LabelRow]] = {}
+        self.scored_ids: dict[str, dict[str, str]] = {}
         self.advances: list[tuple[ModelState, Changes | None]] = []
         self.lease_store = FakeLeases()
 
@@ -99,6 +101,13 @@ class FakeMonitorState:
         chosen = rows.values() if ids is None else [rows[i] for i in sorted(set(ids)) if i in rows]
         return [row for row in chosen if status is None or row.status == status]
 
+    def scored(self, model: str, ids: Sequence[str]) -> dict[str, str]:
+        kept = self.scored_ids.get(model, {})
+        return {i: kept[i] for i in set(ids) if i in kept}
+
+    def has_scored(self, model: str) -> bool:
+        return bool(self.scored_ids.get(model))
+
     def advance(self, state: ModelState, changes: Changes | None = None) -> None:
         self.states[state.model] = state
         if changes is not None:
@@ -106,6 +115,11 @@ class FakeMonitorState:
             files.update({(record.folder, record.name): record for record in changes.files})
             rows = self.label_rows.setdefault(state.model, {})
             rows.update({row.row_id: row for row in changes.labels})
+            scored = self.scored_ids.setdefault(state.model, {})
+            for batch in changes.scored:
+                for row_id in [i for i, b in scored.items() if b == batch.batch]:
+                    del scored[row_id]
+                scored.update(dict.fromkeys(batch.ids, batch.batch))
         self.advances.append((state, changes))
 
     def leases(self) -> FakeLeases:

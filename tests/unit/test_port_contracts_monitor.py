@@ -6,7 +6,7 @@
   against a real Prefect API in ``tests/integration/test_port_contracts_events.py``, with
   the same :func:`check_event_bus`.
 
-SQLAlchemy is imported only by the real store's fixture.
+SQLAlchemy is imported only where the real store is opened (its fixture, the schema test).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from drift.labels import MATCHED, WAITING, LabelRow
 from tests.fakes.events import FakeEventBus
 from tests.fakes.monitor_state import FakeMonitorState
-from zenops.ports import Changes, EventBus, FileRecord, LeaseTaken, ModelState, MonitorState
+from zenops.ports import Changes, EventBus, FileRecord, LeaseTaken, ModelState, MonitorState, ScoredBatch
 
 ARRIVED = datetime(2024, 7, 1, 12, tzinfo=UTC)
 
@@ -77,6 +77,69 @@ def test_advancing_again_replaces_a_file_read_again_and_a_label_that_matched(sta
     assert state.get("m").last_batch == "2.csv"
     assert state.files("m") == {("labels", "l.csv"): changed}
     assert by_id(state.labels("m")) == [label("a", MATCHED, "2"), label("b")]
+
+
+def test_scored_ids_are_stored_with_the_watermark_and_looked_up_by_id(state: MonitorState) -> None:
+    assert state.has_scored("m") is False and state.scored("m", ["a"]) == {}
+    first = ScoredBatch("2024-07-01", ("a", "b", "c"))
+    state.advance(ModelState("m", "2024-07-01.csv"), Changes(scored=[first]))
+    state.advance(ModelState("k", "x.csv"), Changes(scored=[ScoredBatch("x", ("a",))]))
+    # A later batch scoring an id again is the one that scored it last.
+    state.advance(ModelState("m", "2024-07-02.csv"), Changes(scored=[ScoredBatch("2024-07-02", ("c", "d"))]))
+
+    assert state.get("m").last_batch == "2024-07-02.csv"
+    assert state.has_scored("m") and state.has_scored("k") and not state.has_scored("other")
+    assert state.scored("m", ["a", "c", "d", "zz", "a"]) == {
+        "a": "2024-07-01",
+        "c": "2024-07-02",
+        "d": "2024-07-02",
+    }
+    assert state.scored("k", ["a", "c"]) == {"a": "x"}
+    assert state.scored("m", []) == {}
+
+
+def test_a_batch_stored_again_keeps_only_its_new_ids(state: MonitorState) -> None:
+    state.advance(ModelState("m", "1.csv"), Changes(scored=[ScoredBatch("1", ("a", "b"))]))
+    # One advance filling several batches at once: in order, the later batch of an id wins.
+    again = [ScoredBatch("1", ("b", "c")), ScoredBatch("2", ("c", "e")), ScoredBatch("3", ())]
+    state.advance(ModelState("m", "3.csv"), Changes(scored=again))
+
+    assert state.scored("m", ["a", "b", "c", "e"]) == {"b": "1", "c": "2", "e": "2"}
+
+
+def test_many_ids_are_stored_and_looked_up_past_any_chunk(state: MonitorState) -> None:
+    ids = tuple(f"r{i}" for i in range(1234))
+    state.advance(ModelState("m", "1.csv"), Changes(scored=[ScoredBatch("1", ids)]))
+    state.advance(ModelState("m", "2.csv"), Changes(scored=[ScoredBatch("2", ids[1000:])]))
+    found = state.scored("m", [*ids, "missing"])
+    assert len(found) == 1234 and found["r999"] == "1" and found["r1000"] == found["r1233"] == "2"
+
+
+def test_a_database_made_before_the_scored_index_gets_it_and_its_indexes_on_opening(tmp_path: Path) -> None:
+    from sqlalchemy import inspect, text
+
+    from zenops.adapters.monitor_state import MonitorStateStore
+
+    url = f"sqlite:///{tmp_path / 'zenops.db'}"
+    before = MonitorStateStore(url)
+    before.advance(ModelState("m", "2024-07-01.csv"), Changes(labels=[label("a")]))
+    with before.engine.begin() as connection:
+        connection.execute(text("DROP TABLE scored_ids"))
+        connection.execute(text("DROP INDEX ix_label_rows_status"))
+    before.engine.dispose()
+    assert "scored_ids" not in inspect(before.engine).get_table_names()
+    assert inspect(before.engine).get_indexes("label_rows") == []
+
+    store = MonitorStateStore(url)
+    MonitorStateStore(url)  # opening it again changes nothing
+
+    assert "scored_ids" in inspect(store.engine).get_table_names()
+    assert [i["name"] for i in inspect(store.engine).get_indexes("label_rows")] == ["ix_label_rows_status"]
+    assert store.get("m").last_batch == "2024-07-01.csv" and store.labels("m") == [label("a")]
+    assert store.labels("m", status=WAITING) == [label("a")]
+    assert store.has_scored("m") is False
+    store.advance(ModelState("m", "2024-07-02.csv"), Changes(scored=[ScoredBatch("2024-07-02", ("a",))]))
+    assert store.scored("m", ["a"]) == {"a": "2024-07-02"}
 
 
 def test_a_lease_is_held_by_one_holder_at_a_time(state: MonitorState) -> None:

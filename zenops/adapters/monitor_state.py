@@ -13,6 +13,17 @@ re-reads its label files) instead of skipping it.
 - ``label_rows``: one row per labelled id: its target, the file it came from, when
   it arrived, and the batch it matched (``waiting`` until one does, ``expired`` once
   it waited longer than the model's ``labels.wait``).
+- ``scored_ids``: one row per scored id: the batch (file stem) that scored it last,
+  stored with that batch's watermark, so that labels are joined by looking up their
+  own ids, not by reading every scored batch kept.
+
+The schema is brought up to date when the store is opened: ``create_all`` makes the
+missing tables (with their indexes) and leaves the others as they are, and an index
+added to a table that existed before it is made then (``CREATE INDEX IF NOT EXISTS``,
+so two processes opening one database at once both succeed). A database made before
+``scored_ids`` gets it on first use, and monitoring fills it once from the scored rows
+kept on disk (:mod:`zenops.services.monitor.files`); ``ix_label_rows_status`` finds
+the waiting labels without reading every label row of the model.
 """
 
 from __future__ import annotations
@@ -23,22 +34,26 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
+    exists,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateIndex
 
 from drift.labels import EXPIRED, MATCHED, WAITING, LabelRow
 from zenops.adapters.leases import LeaseStore
 from zenops.adapters.sql import make_engine, mask_url
 from zenops.kernel.errors import StoreError
-from zenops.ports import Changes, FileRecord, ModelState
+from zenops.ports import Changes, FileRecord, ModelState, ScoredBatch
 
 __all__ = [
     "EXPIRED",
@@ -86,6 +101,17 @@ label_table = Table(
     Column("batch", String(300)),
     Column("status", String(16), nullable=False),
     PrimaryKeyConstraint("model", "row_id"),
+    Index("ix_label_rows_status", "model", "status"),
+)
+
+scored_table = Table(
+    "scored_ids",
+    metadata,
+    Column("model", String(64), nullable=False),
+    Column("row_id", String(200), nullable=False),
+    Column("batch", String(300), nullable=False),
+    PrimaryKeyConstraint("model", "row_id"),
+    Index("ix_scored_ids_batch", "model", "batch"),
 )
 
 _CHUNK = 500
@@ -100,6 +126,7 @@ class MonitorStateStore:
         try:
             self.engine = engine if engine is not None else make_engine(url)
             metadata.create_all(self.engine)
+            _add_indexes(self.engine)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
@@ -152,6 +179,27 @@ class MonitorStateStore:
             for r in self._read(run)
         ]
 
+    def scored(self, model: str, ids: Sequence[str]) -> dict[str, str]:
+        """Each of ``ids`` that a stored batch scored → the batch (file stem) that scored it last."""
+        unique = sorted(set(ids))
+        if not unique:
+            return {}
+        base = select(scored_table.c.row_id, scored_table.c.batch).where(scored_table.c.model == model)
+        queries = [
+            base.where(scored_table.c.row_id.in_(unique[i : i + _CHUNK]))
+            for i in range(0, len(unique), _CHUNK)
+        ]
+
+        def run(connection):
+            return {row.row_id: row.batch for query in queries for row in connection.execute(query)}
+
+        return self._read(run)
+
+    def has_scored(self, model: str) -> bool:
+        """Whether the ids of any scored batch of ``model`` are stored."""
+        query = select(exists().where(scored_table.c.model == model))
+        return bool(self._read(lambda c: c.execute(query).scalar()))
+
     def _read(self, work):
         try:
             with self.engine.connect().execution_options(zenops_write=False) as connection:
@@ -178,6 +226,7 @@ class MonitorStateStore:
                 if changes is not None:
                     _store_files(connection, state.model, changes.files)
                     _store_labels(connection, state.model, changes.labels)
+                    _store_scored(connection, state.model, changes.scored)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
 
@@ -189,6 +238,22 @@ class MonitorStateStore:
             ModelState(r.model, r.last_batch, r.last_labels, r.drift_streak or 0, r.last_verdict)
             for r in rows
         ]
+
+
+def _add_indexes(engine: Engine) -> None:
+    """Make the indexes of tables that existed before their indexes were added."""
+    with engine.connect().execution_options(zenops_write=False) as connection:
+        found = inspect(connection)
+        missing = [
+            index
+            for table in metadata.sorted_tables
+            for index in table.indexes
+            if index.name not in {i["name"] for i in found.get_indexes(table.name)}
+        ]
+    if missing:
+        with engine.begin() as connection:
+            for index in missing:
+                connection.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _store_files(connection, model: str, records: Iterable[FileRecord]) -> None:
@@ -238,6 +303,28 @@ def _store_labels(connection, model: str, rows: Sequence[LabelRow]) -> None:
                 for row in rows
             ],
         )
+
+
+def _store_scored(connection, model: str, batches: Sequence[ScoredBatch]) -> None:
+    """Each batch's ids, in order: a batch stored again loses its old ids, a later batch wins an id."""
+    for scored in batches:
+        connection.execute(
+            scored_table.delete().where(
+                (scored_table.c.model == model) & (scored_table.c.batch == scored.batch)
+            )
+        )
+        ids = list(dict.fromkeys(scored.ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            connection.execute(
+                scored_table.delete().where(
+                    (scored_table.c.model == model) & scored_table.c.row_id.in_(chunk)
+                )
+            )
+        if ids:
+            connection.execute(
+                scored_table.insert(), [{"model": model, "row_id": i, "batch": scored.batch} for i in ids]
+            )
 
 
 def _aware(moment: datetime) -> datetime:
