@@ -84,8 +84,12 @@ def rows(n: int, seed: int, shift: float = 0.0, start: int = 0) -> pd.DataFrame:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> FakeWorkspace:
+    return trained_workspace(tmp_path)
+
+
+def trained_workspace(root: Path) -> FakeWorkspace:
     """A workspace whose champion (version 1) was trained on 600 rows, versioned in the fake store."""
-    workspace = FakeWorkspace(tmp_path, config())
+    workspace = FakeWorkspace(root, config())
     spec = workspace.config.model(MODEL)
     for folder in (spec.batches, spec.labels):
         workspace.path(folder).mkdir(parents=True)

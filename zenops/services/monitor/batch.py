@@ -26,7 +26,7 @@ from drift.metrics import MeasuredPerformance
 from zenops.kernel import clock
 from zenops.kernel.config import Features, ModelSpec
 from zenops.kernel.errors import StoreError
-from zenops.ports import ModelState, MonitorState
+from zenops.ports import ModelState, MonitorState, ScoredBatch
 from zenops.services.monitor.champion import Champion, estimate, score_batch
 from zenops.services.monitor.files import keep_scored, labelled_frame, scored_index
 from zenops.services.monitor.records import BatchOutcome, problem_outcome
@@ -73,6 +73,7 @@ class Step:
     outcome: BatchOutcome
     measurement: DriftMeasurement | None = None
     matching: Matching | None = None
+    kept: ScoredBatch | None = None  # the ids of the scored rows kept, stored with the watermark
 
 
 def process_batch(
@@ -105,7 +106,7 @@ def process_batch(
         )
         return Step(_refused(spec, champion, batch, _failed(check, problem), state))
     current = (batch.stem, scored)
-    matching = _match(workspace, spec, states, arrivals, current)
+    matching = _match(workspace, spec, states, state, arrivals, current)
     labelled = labelled_frame(workspace, spec, matching, current)
     try:
         measurement = engine.measure(champion.reference, scored, spec, labelled=labelled)
@@ -116,7 +117,7 @@ def process_batch(
         where = f" column '{column}'" if column else ""
         problem = Problem("unmeasurable", column, f"{name}:{where} could not be measured ({_first(error)})")
         return Step(_refused(spec, champion, batch, _failed(check, problem), state))
-    keep_scored(workspace, spec, batch, scored)
+    kept = keep_scored(workspace, spec, batch, scored)
     estimated = estimate(champion, scored)
     verdict = assess(
         measurement,
@@ -137,23 +138,27 @@ def process_batch(
         champion_version=champion.info.version,
         consecutive_drift=verdict.consecutive_drift,
     )
-    return Step(outcome, measurement, matching)
+    return Step(outcome, measurement, matching, kept=kept)
 
 
 def _match(
     workspace: MonitorWorkspace,
     spec: ModelSpec,
     states: MonitorState,
+    state: ModelState,
     arrivals: list[LabelFile],
     current: tuple[str, pd.DataFrame],
 ) -> Matching:
+    """The new and waiting labels joined with the batches that scored their ids (looked up by id)."""
     new_ids = [i for f in arrivals if f.frame is not None for i in f.frame["id"]]
     stored = {row.row_id: row for row in states.labels(spec.name, ids=new_ids)} if new_ids else {}
+    waiting = states.labels(spec.name, status=WAITING)
+    wanted = [*new_ids, *(row.row_id for row in waiting)]
     return match_labels(
         arrivals,
         stored,
-        states.labels(spec.name, status=WAITING),
-        scored_index(workspace, spec, current),
+        waiting,
+        scored_index(workspace, spec, states, state, wanted, current),
         now=clock.now(),
         wait=spec.label_wait,
     )

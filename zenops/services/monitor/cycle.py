@@ -192,6 +192,7 @@ class ModelCycle:
             changes = Changes(
                 files=intake.records + (intake.label_records if used else []),
                 labels=step.matching.rows if step.matching is not None else [],
+                scored=[step.kept] if step.kept is not None else [],
             )
             self.states.advance(state, changes)
         except BaseException:

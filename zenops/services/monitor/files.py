@@ -6,11 +6,16 @@
 - A file of the batches or labels folder that is neither CSV nor Parquet is
   reported once (hidden files such as ``.gitkeep`` are left out).
 - Scored rows of every batch are kept under ``.zenops/monitor/MODEL/scored`` so that
-  labels arriving later can be joined to them by id.
+  labels arriving later can be joined to them by id. The monitoring state keeps, with
+  each batch's watermark, the batch that scored each id last: a step looks up only the
+  ids its labels carry and reads only the scored files they match, so its cost follows
+  its labels, not the model's history. A workspace whose scored files predate that
+  index has it filled once, from the files of the batches the watermark has passed.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,7 @@ from drift.columns import PREDICTION, PROBABILITY
 from drift.labels import TABLE_SUFFIXES, LabelFile, Matching, canonical_ids, digest, read_label_file
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.paths import STATE_DIR
-from zenops.ports import FileRecord
+from zenops.ports import Changes, FileRecord, ModelState, MonitorState, ScoredBatch
 from zenops.services.monitor.wiring import MonitorWorkspace
 
 __all__ = [
@@ -32,13 +37,17 @@ __all__ = [
     "keep_scored",
     "kept_columns",
     "labelled_frame",
+    "read_scored",
     "scored_dir",
+    "scored_ids",
     "scored_index",
     "take_in",
     "unread_files",
 ]
 
 BATCHES, LABELS = "batches", "labels"
+
+log = logging.getLogger("zenops.monitor")
 
 
 @dataclass
@@ -125,26 +134,90 @@ def kept_columns(spec: ModelSpec, scored: pd.DataFrame) -> pd.DataFrame:
     return scored[columns]
 
 
-def keep_scored(workspace: MonitorWorkspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame) -> None:
-    """Keep the scored rows so labels arriving later can be joined to them."""
+def keep_scored(
+    workspace: MonitorWorkspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame
+) -> ScoredBatch:
+    """Keep the scored rows so labels arriving later can be joined to them.
+
+    Returns the batch's ids, which the caller stores with the batch's watermark
+    (:class:`~zenops.ports.Changes` ``scored``): until then no label is joined to the
+    file, so a step that fails after this leaves no claim that the batch was scored.
+    """
     folder = scored_dir(workspace, spec.name)
     folder.mkdir(parents=True, exist_ok=True)
     kept_columns(spec, scored).to_parquet(folder / f"{batch.stem}.parquet", index=False)
+    return ScoredBatch(batch.stem, scored_ids(spec, scored))
+
+
+def scored_ids(spec: ModelSpec, scored: pd.DataFrame) -> tuple[str, ...]:
+    """The canonical ids of a scored frame, once each, in row order (rows without an id left out)."""
+    return tuple(dict.fromkeys(canonical_ids(scored[spec.id_column]).dropna()))
+
+
+def read_scored(
+    workspace: MonitorWorkspace, spec: ModelSpec, batch: str, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The scored rows kept of ``batch`` (a file stem): every read of a kept file goes through here."""
+    return pd.read_parquet(scored_dir(workspace, spec.name) / f"{batch}.parquet", columns=columns)
 
 
 def scored_index(
-    workspace: MonitorWorkspace, spec: ModelSpec, current: tuple[str, pd.DataFrame]
+    workspace: MonitorWorkspace,
+    spec: ModelSpec,
+    states: MonitorState,
+    state: ModelState,
+    ids: list[str],
+    current: tuple[str, pd.DataFrame],
 ) -> dict[str, str]:
-    """Every scored id → the batch (file stem) that scored it last, the ``current`` batch included."""
-    index: dict[str, str] = {}
+    """Each of ``ids`` scored → the batch (file stem) that scored it last, the ``current`` batch included.
+
+    The stored batches are looked up by id (:meth:`~zenops.ports.MonitorState.scored`);
+    one whose kept file is gone scores nothing. ``state``: the stored watermark (in a
+    workspace made before the index, the first step indexes the batches it passed).
+    """
+    _fill_index(workspace, spec, states, state)
     stem, frame = current
-    for path in sorted(scored_dir(workspace, spec.name).glob("*.parquet")):
-        if path.stem == stem:
-            continue
-        ids = pd.read_parquet(path, columns=[spec.id_column])[spec.id_column]
-        index.update(dict.fromkeys(canonical_ids(ids), path.stem))
-    index.update(dict.fromkeys(canonical_ids(frame[spec.id_column]), stem))
+    found = {i: b for i, b in states.scored(spec.name, ids).items() if b != stem}
+    folder = scored_dir(workspace, spec.name)
+    kept = {b for b in set(found.values()) if (folder / f"{b}.parquet").is_file()}
+    index = {i: b for i, b in found.items() if b in kept}
+    index.update(dict.fromkeys(scored_ids(spec, frame), stem))
     return index
+
+
+def _fill_index(
+    workspace: MonitorWorkspace, spec: ModelSpec, states: MonitorState, state: ModelState
+) -> None:
+    """Index the scored files of a workspace made before the index, once, with its watermark.
+
+    Only the files of batches the watermark has passed are taken: a later one is left
+    by a step that did not finish, and is written again when its batch is.
+    """
+    if state.last_batch is None or states.has_scored(spec.name):
+        return
+    passed = [
+        path.stem
+        for path in sorted(scored_dir(workspace, spec.name).glob("*.parquet"))
+        if _passed(path.stem, state.last_batch)
+    ]
+    if not passed:
+        return
+    batches = [
+        ScoredBatch(stem, scored_ids(spec, read_scored(workspace, spec, stem, [spec.id_column])))
+        for stem in passed
+    ]
+    states.advance(state, Changes(scored=batches))
+    log.info("%s: indexed the ids of %d scored batches kept before the index", spec.name, len(batches))
+
+
+def _passed(stem: str, watermark: str) -> bool:
+    """Whether the batch of file stem ``stem`` sorts at or before the watermark's batch.
+
+    Its name is the stem and a table suffix, and ``.CSV`` sorts before every other one
+    (``.csv``, ``.parquet``, in any case): every batch the watermark passed is taken, and
+    a later one only when the watermark's batch has the same stem, so the same file.
+    """
+    return f"{stem}.CSV" <= watermark
 
 
 def labelled_frame(
@@ -156,10 +229,7 @@ def labelled_frame(
     parts = []
     stem, frame = current
     for batch, group in matching.matched.groupby("batch", sort=True):
-        if batch == stem:
-            scored = kept_columns(spec, frame)
-        else:
-            scored = pd.read_parquet(scored_dir(workspace, spec.name) / f"{batch}.parquet")
+        scored = kept_columns(spec, frame) if batch == stem else read_scored(workspace, spec, batch)
         keys = canonical_ids(scored[spec.id_column])
         targets = dict(zip(group["id"], group["target"], strict=True))
         rows = scored[keys.isin(targets)].copy()
