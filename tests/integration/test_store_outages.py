@@ -161,14 +161,17 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
 def test_a_crash_while_recording_leaves_one_monitoring_run_per_batch(quickly_retried: Workspace) -> None:
     ws = quickly_retried
     drop_batch(ws)
-    import mlflow
+    from mlflow import MlflowClient
 
-    # The run has its metrics, not yet its verdict.
-    crash = crash_at(mlflow, "log_dict", "during-record", when=lambda _, name, **__: name == "verdict.json")
+    def uploading_the_run_files(client, run_id: str, folder: str, *args, **kwargs) -> bool:
+        return (Path(folder) / "verdict.json").is_file()
+
+    # The run has its metrics, not yet its files (verdict.json and the report, one upload).
+    crash = crash_at(MlflowClient, "log_artifacts", "during-record", when=uploading_the_run_files)
     with crash, pytest.raises(ZenopsError, match="injected crash at during-record"):
         monitor_models(workspace=str(ws.root))
     (half,) = monitoring_runs(ws, "2024-07-01.csv")
-    assert half.info.status == "FAILED"
+    assert half.info.status == "FAILED" and "drift_share" in half.data.metrics
     assert MonitorStateStore(ws.stores.tickets_url).get(MODEL).last_batch is None
 
     monitor_models(workspace=str(ws.root))

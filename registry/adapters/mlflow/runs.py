@@ -4,8 +4,11 @@ and MLflow's threshold validation for the promotion gate."""
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import math
+import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -69,25 +72,39 @@ class MlflowRuns(MlflowStore):
         by ``html``) under ``evidently/``. Returns the run id and the report's URI (the HTML
         report's when written, else the snapshot's, None without either). A failure part-way
         leaves the run marked failed; the caller replaces it when the batch is processed again.
+
+        The run is created with its tags (so a run left by a failure is found by them), its
+        metrics go in one ``log_batch`` call, and its files are written to one folder and
+        uploaded in one ``log_artifacts`` call.
         """
-        import mlflow
+        from mlflow.entities import Metric
 
         with (
             self.start_run(model, run_name, tags) as run,
             self.errors(f"log monitoring run {run.info.run_id}"),
+            tempfile.TemporaryDirectory() as scratch,
         ):
-            mlflow.log_metrics(metrics)
-            mlflow.log_dict(verdict, "verdict.json")
-            report_uri = None
+            client, run_id = self.client, run.info.run_id
+            now = int(time.time() * 1000)
+            client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+            folder, report_uri = Path(scratch) / "run", None
+            reports = folder / "evidently"
+            reports.mkdir(parents=True)
+            # Written as MlflowClient.log_dict writes a .json artifact.
+            (folder / "verdict.json").write_text(json.dumps(verdict, indent=2, default=str), encoding="utf-8")
             if snapshot is not None:
-                mlflow.log_text(snapshot, "evidently/snapshot.json")
+                (reports / "snapshot.json").write_text(snapshot, encoding="utf-8")
                 report_uri = f"{run.info.artifact_uri}/evidently/snapshot.json"
             if html is not None:
-                with tempfile.TemporaryDirectory() as scratch:
-                    for path in html(Path(scratch) / "report.html"):
-                        mlflow.log_artifact(str(path), artifact_path="evidently")
+                written = Path(scratch) / "html"
+                written.mkdir()
+                for path in html(written / "report.html"):
+                    shutil.move(path, reports / path.name)
                 report_uri = f"{run.info.artifact_uri}/evidently/report.html"
-            return run.info.run_id, report_uri
+            if not any(reports.iterdir()):
+                reports.rmdir()
+            client.log_artifacts(run_id, str(folder))
+            return run_id, report_uri
 
     def log_run_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
         """Log the finite ones of ``metrics`` on an existing run."""
