@@ -48,6 +48,8 @@ from zenops.kernel.tabular import read_table
 __all__ = [
     "ALL_NULL",
     "BatchCheck",
+    "NumberFacts",
+    "ReferenceFacts",
     "DUPLICATE_IDS",
     "EMPTY",
     "EXTRA_COLUMNS",
@@ -121,18 +123,89 @@ class BatchCheck:
         return self.frame
 
 
+@dataclass(frozen=True)
+class NumberFacts:
+    """What the checks need of one numerical training column: its range and distinct values."""
+
+    low: float
+    high: float
+    distinct: int
+
+
+@dataclass(frozen=True)
+class ReferenceFacts:
+    """What the batch checks need of the training data, column by column.
+
+    - ``numbers``: each numerical column's range and count of distinct values (a
+      batch column stuck on one value is refused only where training held several);
+    - ``categories``: each categorical column's distinct values, in the training
+      data's dtype (which gives a batch column its representation).
+
+    :meth:`of` computes them from the training data; a champion's profile keeps them,
+    so a batch is checked without reading the training data again, with the same
+    results as against the full frame.
+    """
+
+    numbers: dict[str, NumberFacts] = field(default_factory=dict)
+    categories: dict[str, pd.Series] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, spec: ModelSpec) -> ReferenceFacts:
+        numbers = {}
+        for column in _numeric_candidates(spec):
+            if column not in frame.columns:
+                continue
+            try:
+                known = frame[column].dropna().astype(float)
+            except (TypeError, ValueError):  # not numbers in training: nothing to compare with
+                continue
+            if len(known):
+                numbers[column] = NumberFacts(float(known.min()), float(known.max()), int(known.nunique()))
+        categories = {
+            column: frame[column].dropna().drop_duplicates().reset_index(drop=True)
+            for column in spec.features.categorical
+            if column in frame.columns
+        }
+        return cls(numbers, categories)
+
+    def to_dict(self) -> dict:
+        """JSON-ready facts (category values as plain values, with their dtype)."""
+        return {
+            "numbers": {c: [f.low, f.high, f.distinct] for c, f in self.numbers.items()},
+            "categories": {
+                c: {"dtype": str(v.dtype), "values": [_plain(x) for x in v.tolist()]}
+                for c, v in self.categories.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReferenceFacts:
+        numbers = {c: NumberFacts(float(lo), float(hi), int(n)) for c, (lo, hi, n) in data["numbers"].items()}
+        categories = {c: pd.Series(v["values"], dtype=v["dtype"]) for c, v in data["categories"].items()}
+        return cls(numbers, categories)
+
+
+def _numeric_candidates(spec: ModelSpec) -> list[str]:
+    """Every column :func:`_check_numbers` may check: numerical features, outputs, a regression target."""
+    return list(dict.fromkeys([*spec.features.numerical, spec.target, PREDICTION, PROBABILITY]))
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_batch(
     path: str | Path,
     spec: ModelSpec,
-    reference: pd.DataFrame,
+    reference: pd.DataFrame | ReferenceFacts,
     *,
     label: str | None = None,
     policy: DriftPolicy | None = None,
 ) -> BatchCheck:
     """Read the batch at ``path`` and check it; never raises on a bad file.
 
-    ``reference`` is the champion's training data (or a sample of it): it gives the
-    numerical/categorical representation and the known categories. ``label`` names
+    ``reference`` is the champion's training data (or its :class:`ReferenceFacts`): it
+    gives the numerical/categorical representation, the ranges and the known categories. ``label`` names
     the file in messages (default: ``path`` as given, e.g. relative to the
     workspace). ``policy`` defaults to the spec's drift policy.
     """
@@ -155,7 +228,7 @@ def check_batch(
 def check_frame(
     frame: pd.DataFrame,
     spec: ModelSpec,
-    reference: pd.DataFrame,
+    reference: pd.DataFrame | ReferenceFacts,
     *,
     source: str = "batch",
     policy: DriftPolicy | None = None,
@@ -166,6 +239,7 @@ def check_frame(
     columns, empty columns, numbers, probabilities, timestamps and ids, categories.
     """
     policy = policy or spec.drift
+    facts = reference if isinstance(reference, ReferenceFacts) else ReferenceFacts.of(reference, spec)
     if len(frame) == 0:
         return _refused(source, Problem(EMPTY, None, f"{source}: the batch has no rows"))
     problems: list[Problem] = []
@@ -177,10 +251,10 @@ def check_frame(
 
     _check_columns(frame, required, optional, policy, source, problems, notes)
     frame = _drop_empty_optional(frame, required, optional, source, problems)
-    _check_numbers(frame, spec, reference, source, problems)
+    _check_numbers(frame, spec, facts, source, problems)
     _check_probabilities(frame, source, problems)
     _check_times_and_ids(frame, spec, source, problems)
-    _check_categories(frame, spec, reference, policy, source, problems, notes)
+    _check_categories(frame, spec, facts, policy, source, problems, notes)
 
     if problems:
         return BatchCheck(ok=False, problems=problems, frame=None, notes=notes, source=source)
@@ -238,7 +312,7 @@ def _drop_empty_optional(
 
 
 def _check_numbers(
-    frame: pd.DataFrame, spec: ModelSpec, reference: pd.DataFrame, source: str, problems: list[Problem]
+    frame: pd.DataFrame, spec: ModelSpec, facts: ReferenceFacts, source: str, problems: list[Problem]
 ) -> None:
     """Numerical columns hold numbers (converted in place) that a test can measure."""
     numeric_columns = [c for c in spec.features.numerical if c in frame.columns]
@@ -251,7 +325,7 @@ def _check_numbers(
             problems.append(problem)
         else:
             frame[column] = converted
-            problem = _unmeasurable(converted, reference.get(column), column, source)
+            problem = _unmeasurable(converted, facts.numbers.get(column), column, source)
             if problem:
                 problems.append(problem)
 
@@ -292,7 +366,7 @@ def _check_times_and_ids(frame: pd.DataFrame, spec: ModelSpec, source: str, prob
 def _check_categories(
     frame: pd.DataFrame,
     spec: ModelSpec,
-    reference: pd.DataFrame,
+    facts: ReferenceFacts,
     policy: DriftPolicy,
     source: str,
     problems: list[Problem],
@@ -300,11 +374,12 @@ def _check_categories(
 ) -> None:
     """Categorical columns take the training data's form; too many unseen categories is a problem."""
     for column in spec.features.categorical:
-        if column not in frame.columns or column not in reference.columns or frame[column].isna().all():
+        known = facts.categories.get(column)
+        if column not in frame.columns or known is None or frame[column].isna().all():
             continue
-        aligned = align_categories(frame[column], reference[column])
+        aligned = align_categories(frame[column], known)
         frame[column] = aligned
-        share, unseen = unseen_share(aligned, reference[column])
+        share, unseen = unseen_share(aligned, known)
         if share > policy.unseen_category_tolerance:
             problems.append(
                 Problem(
@@ -366,7 +441,7 @@ def _as_numbers(values: pd.Series, column: str, source: str) -> tuple[pd.Series,
     return converted, None
 
 
-def _unmeasurable(values: pd.Series, reference: pd.Series | None, column: str, source: str) -> Problem | None:
+def _unmeasurable(values: pd.Series, known: NumberFacts | None, column: str, source: str) -> Problem | None:
     """A numerical column no model or test can use: infinite, overflowing or stuck on one value."""
     present = values.dropna().astype(float)
     if present.empty:
@@ -379,10 +454,9 @@ def _unmeasurable(values: pd.Series, reference: pd.Series | None, column: str, s
             f"{source}: column '{column}' has infinite values ({_examples(infinite)}) "
             f"in {len(infinite)} rows",
         )
-    known = reference.dropna().astype(float) if reference is not None else pd.Series(dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        low = min(present.min(), known.min()) if len(known) else present.min()
-        high = max(present.max(), known.max()) if len(known) else present.max()
+        low = min(present.min(), known.low) if known else present.min()
+        high = max(present.max(), known.high) if known else present.max()
         span = np.float64(high) - np.float64(low)
     if not np.isfinite(span):
         huge = present[present.abs() >= present.abs().nlargest(_EXAMPLES).min()]
@@ -392,12 +466,12 @@ def _unmeasurable(values: pd.Series, reference: pd.Series | None, column: str, s
             f"{source}: column '{column}' has values too large to measure ({_examples(huge)}): "
             "their range overflows",
         )
-    if len(present) >= CONSTANT_MIN_ROWS and present.nunique() == 1 and known.nunique() > 1:
+    if len(present) >= CONSTANT_MIN_ROWS and present.nunique() == 1 and known and known.distinct > 1:
         return Problem(
             CONSTANT,
             column,
             f"{source}: column '{column}' holds one value ({_number_text(present.iloc[0])}) in all "
-            f"{len(present)} rows, where the training data holds {known.nunique()} distinct values",
+            f"{len(present)} rows, where the training data holds {known.distinct} distinct values",
         )
     return None
 
