@@ -19,6 +19,8 @@ noise of the holdout's own measurement.
 
 from __future__ import annotations
 
+import math
+
 from drift.batches import BatchCheck
 from drift.estimates import PerformanceEstimate
 from drift.measurement import ColumnDrift, DriftMeasurement
@@ -29,6 +31,7 @@ from zenops.kernel.config import ModelSpec
 __all__ = [
     "assess",
     "assess_problems",
+    "needs_estimate",
     "observe",
 ]
 
@@ -89,6 +92,17 @@ def observe(
         estimated=estimated,
         previous_drift_cycles=previous_drift_cycles,
     )
+
+
+def needs_estimate(measurement: DriftMeasurement, spec: ModelSpec) -> bool:
+    """Whether the verdict can use a label-free estimate of this batch.
+
+    Not when the batch's labels measure the metric on at least ``min_labelled_rows``
+    rows: the policy then judges the measured figure alone (rule 7), and the estimate,
+    whose estimator costs a NannyML import and a run, would change nothing.
+    """
+    perf = measurement.performance
+    return perf is None or perf.rows < spec.drift.min_labelled_rows or math.isnan(perf.value)
 
 
 def assess(

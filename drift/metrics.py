@@ -24,6 +24,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "MeasuredPerformance",
     "higher_is_better",
+    "label_classes",
     "measured_performance",
     "metric_value",
 ]
@@ -169,6 +170,21 @@ def measured_performance(
     return MeasuredPerformance(
         metric=metric, value=values.get(metric, math.nan), rows=len(rows), standard_error=error, values=values
     )
+
+
+def label_classes(spec: ModelSpec, reference: pd.DataFrame, labelled: pd.DataFrame) -> list[Any] | None:
+    """A classifier's labels in sorted order: those of the labelled rows, their predictions
+    and the reference's target (None for regression), so a batch whose labels show one
+    class is measured with the model's classes."""
+    if spec.task != "classification":
+        return None
+    parts = [labelled[spec.target].dropna()]
+    if PREDICTION in labelled:
+        parts.append(labelled[PREDICTION].dropna())
+    if spec.target in reference.columns:
+        parts.append(reference[spec.target].dropna())
+    values = pd.unique(pd.concat(parts, ignore_index=True))
+    return sorted(v.item() if isinstance(v, np.generic) else v for v in values)
 
 
 def _bootstrap_error(

@@ -40,7 +40,7 @@ from scipy import stats
 
 from drift.columns import PROBABILITY, prediction_column
 from drift.measurement import ColumnDrift, DriftMeasurement
-from drift.metrics import measured_performance
+from drift.metrics import label_classes, measured_performance
 from zenops.kernel.config import ModelSpec
 
 __all__ = [
@@ -155,11 +155,16 @@ def mask_unseen(reference: pd.Series, current: pd.Series) -> tuple[pd.Series, in
 
 
 class ScipyDriftEngine:
-    """A drift engine without a report: the same tests as the Evidently engine, in scipy.
+    """The exact drift engine: the Evidently engine's tests and figures, in scipy, without a report.
 
-    It returns a :class:`DriftMeasurement` whose ``report_json`` holds only the
-    figures and whose HTML is a one-table summary; with ``labelled`` rows, the
-    model's metrics are measured as the Evidently engine measures them.
+    Each column's p-value, effect, unseen count and flag threshold (``alpha / m``, m the
+    testable features plus the prediction) are the ones the Evidently engine reports on
+    the same frames (the integration tests check the p-values to 1e-9); with
+    ``labelled`` rows, the model's metrics are measured as the Evidently engine measures
+    them, with the same classes. The reference is used as given: the monitor passes the
+    champion's reference sample. ``report_json`` holds the figures, and the HTML is a
+    one-table summary; the monitor builds Evidently's reports from the same frames where
+    a report is kept (:mod:`zenops.services.monitor.cycle`).
     """
 
     name = "scipy"
@@ -173,23 +178,31 @@ class ScipyDriftEngine:
         labelled: pd.DataFrame | None = None,
     ) -> DriftMeasurement:
         """Test every feature (and the prediction, when both frames carry it)."""
-        features = []
-        for column, kind in feature_kinds(spec).items():
+        kinds = feature_kinds(spec)
+        results: dict[str, DriftTestResult] = {}
+        unseen: dict[str, int] = {}
+        for column, kind in kinds.items():
             cur = current[column]
             if kind == CATEGORICAL:
-                cur, _ = mask_unseen(reference[column], cur)
-            result = column_test(kind, reference[column], cur)
-            features.append(_column_drift(column, kind, result))
-        prediction = None
+                cur, unseen[column] = mask_unseen(reference[column], cur)
+            results[column] = column_test(kind, reference[column], cur)
         column = prediction_column(reference, current)
+        output = None
         if column is not None:
             kind = prediction_kind(spec, column)
-            prediction = _column_drift(column, kind, column_test(kind, reference[column], current[column]))
+            output = (column, kind, column_test(kind, reference[column], current[column]))
+        testable = [c for c, r in results.items() if not math.isnan(r.p_value)]
+        threshold = spec.drift.alpha / max(len(testable) + (1 if output else 0), 1)
+        features = [
+            _column_drift(c, kind, results[c], threshold, unseen.get(c, 0)) for c, kind in kinds.items()
+        ]
+        prediction = None if output is None else _column_drift(*output, threshold, 0)
         if labelled is not None and spec.target in labelled.columns:
             labelled = labelled[labelled[spec.target].notna()]
         performance = None
         if labelled is not None and len(labelled) > 0:
-            performance = measured_performance(labelled, spec)
+            classes = label_classes(spec, reference, labelled)
+            performance = measured_performance(labelled, spec, classes=classes)
         figures = {
             "engine": self.name,
             "rows": len(current),
@@ -210,15 +223,18 @@ class ScipyDriftEngine:
         )
 
 
-def _column_drift(column: str, kind: str, result: DriftTestResult) -> ColumnDrift:
+def _column_drift(
+    column: str, kind: str, result: DriftTestResult, threshold: float, unseen: int
+) -> ColumnDrift:
     return ColumnDrift(
         column=column,
         kind=kind,
         method=method_for(kind),
         score=result.p_value,
         p_value=result.p_value,
-        threshold=0.05,
+        threshold=threshold,
         effect=result.effect,
+        unseen=unseen,
     )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +31,7 @@ import pandas as pd
 
 from drift.columns import PREDICTION, PROBABILITY, prediction_column
 from drift.measurement import ColumnDrift, DriftMeasurement, sample_reference
-from drift.metrics import measured_performance
+from drift.metrics import label_classes, measured_performance
 from drift.stattests import (
     CATEGORICAL,
     CHI2_HOMOGENEITY,
@@ -45,6 +44,7 @@ from drift.stattests import (
     prediction_kind,
 )
 from zenops.kernel.config import ModelSpec
+from zenops.kernel.deferred import FIRST_IMPORT
 from zenops.kernel.errors import DataError
 from zenops.kernel.offline import stay_offline
 
@@ -60,18 +60,15 @@ _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 log = logging.getLogger(__name__)
 
 
-_warm_lock = threading.Lock()
-
-
 def warm_up() -> None:
-    """Import Evidently once per process, before a task measures with it.
+    """Import Evidently once per process, before a report is built with it.
 
-    Evidently's first import is not thread-safe (two threads importing it at once
-    can see a partially initialised module), so every monitoring task calls this
-    first (:func:`flows.runners.warm_up`): under a lock, the first caller of a
-    process imports, the others wait.
+    Evidently's first import is not thread-safe (two threads importing it at once can
+    see a partially initialised module), so :meth:`EvidentlyEngine.measure` calls this
+    first: under :data:`~zenops.kernel.deferred.FIRST_IMPORT`, the first caller of a
+    process imports, the others wait. A cycle that keeps no report never imports it.
     """
-    with _warm_lock:
+    with FIRST_IMPORT:
         import evidently  # noqa: F401
         import evidently.legacy.calculations.stattests  # noqa: F401
         import evidently.metrics  # noqa: F401
@@ -113,6 +110,7 @@ class EvidentlyEngine:
         Raises :class:`~zenops.kernel.errors.DataError` when the frames cannot be compared.
         """
         stay_offline()
+        warm_up()
         register_with_evidently()
         reference = sample_reference(reference, spec)
         kinds = feature_kinds(spec)
@@ -163,7 +161,7 @@ class EvidentlyEngine:
         labelled = _labelled_only(labelled, spec)
         performance = quality = None
         if labelled is not None and len(labelled) > 0:
-            classes = _classes(spec, reference, labelled)
+            classes = label_classes(spec, reference, labelled)
             performance = measured_performance(labelled, spec, classes=classes)
             quality = self._quality_report(labelled, spec, classes)
 
@@ -360,20 +358,6 @@ def _has_values(values: pd.Series) -> bool:
     if pd.api.types.is_numeric_dtype(values):
         return bool(np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)).any())
     return bool(values.notna().any())
-
-
-def _classes(spec: ModelSpec, reference: pd.DataFrame, labelled: pd.DataFrame) -> list[Any] | None:
-    if spec.task != "classification":
-        return None
-    parts = (
-        [labelled[spec.target].dropna(), labelled[PREDICTION].dropna()]
-        if PREDICTION in labelled
-        else [labelled[spec.target].dropna()]
-    )
-    if spec.target in reference.columns:
-        parts.append(reference[spec.target].dropna())
-    values = pd.unique(pd.concat(parts, ignore_index=True))
-    return sorted(_plain(v) for v in values)
 
 
 def _plain(value: Any) -> Any:

@@ -68,6 +68,7 @@ from drift.trust import (
     too_few_rows,
 )
 from zenops.kernel.config import ModelSpec
+from zenops.kernel.deferred import FIRST_IMPORT
 from zenops.kernel.errors import DataError
 from zenops.kernel.offline import stay_offline
 
@@ -137,6 +138,7 @@ class PerformanceEstimator:
         method = estimation_method(spec, len(classes) if classes else 2)
         if method is None:
             return None
+        warm_up()
         fitted = _fit(rows, spec, method, classes, f"{source}: NannyML could not fit {method}")
         check = check_on_reference(rows, spec, method, classes)
         support = reference_support(rows, spec.features.numerical, spec.features.categorical, method)
@@ -274,13 +276,14 @@ def _positive(target: pd.Series, classes: list[Any] | None) -> np.ndarray:
 
 
 def warm_up() -> None:
-    """Import NannyML once per process, under the lock its calls take, before a task fits with it.
+    """Import NannyML once per process, under the lock its calls take, before an estimator is fitted.
 
-    Called with :func:`drift.adapters.evidently.warm_up` by every monitoring task
-    (:func:`flows.runners.warm_up`), so the first import happens in one thread only.
+    :meth:`PerformanceEstimator.fit` calls it first, so the first import happens in one
+    thread only (:data:`~zenops.kernel.deferred.FIRST_IMPORT`); a champion profile's
+    fitted estimator is read under the same lock.
     """
     stay_offline()
-    with _NANNYML_LOCK:
+    with FIRST_IMPORT, _NANNYML_LOCK:
         import nannyml  # noqa: F401
 
 

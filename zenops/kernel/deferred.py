@@ -12,6 +12,14 @@ the code to these rules.
 
 from __future__ import annotations
 
+import threading
+
+#: Held while a deferred library is first imported in a thread of a cycle's thread pool:
+#: Evidently's first import is not thread-safe (a second thread can see a partially
+#: initialised module), and NannyML's first import comes either from fitting an estimator
+#: or from reading a champion profile's fitted one. Re-entrant, so a warm-up may nest.
+FIRST_IMPORT = threading.RLock()
+
 DEFERRED: dict[str, str] = {
     "prefect": "the orchestrator: only flows, the server and event emission need it",
     "prefect_dask": "the Dask task runner (and Dask itself): only a cycle configured for Dask",
