@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
 from flows.retries import store_retries
-from flows.runners import describe, task_runner, warm_up
+from flows.runners import describe, task_runner
 from zenops.bootstrap import notify_flow_failure, notify_incident
 from zenops.kernel.errors import ZenopsError
 from zenops.services.monitor import cycle as monitoring
@@ -41,7 +41,6 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
     """The model's pending batches, under its lease; a new ticket is announced at once."""
     from prefect.runtime import flow_run
 
-    warm_up()
     spec = workspace.config.model(model)
 
     def announce(outcome: monitoring.BatchOutcome) -> None:

@@ -128,6 +128,7 @@ TASKS = SimpleNamespace(
     open_rebuild_ticket=_task(steps.open_rebuild_ticket, "open-rebuild-ticket", **STORE_RETRIES),
     close_handed_back=_task(steps.close_handed_back, "close-ticket-as-handed-back"),
     note_failure=_task(steps.note_failure, "record-failure"),
+    profile_champion=_task(steps.profile_champion, "profile-champion"),
 )
 
 

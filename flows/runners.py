@@ -33,10 +33,12 @@ WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
 
 
 def warm_up() -> None:
-    """Import the drift libraries once per process, before a monitoring task uses them.
+    """Import the drift libraries now, under their first-import lock.
 
-    Every monitoring task calls it first, and a process pool's workers as they start:
-    Evidently's first import is not thread-safe (:func:`drift.adapters.evidently.warm_up`).
+    A cycle does not need it: each library is imported, under the lock, by the first
+    step that uses it (a kept report, an estimate), so a cycle that keeps no report and
+    needs no estimate imports neither. A long-lived process may call it to pay the
+    imports before its first cycle.
     """
     warm_up_evidently()
     warm_up_nannyml()
@@ -47,7 +49,7 @@ def task_runner(settings: MonitoringSettings) -> Any:
     if settings.runner == "process":
         from prefect.task_runners import ProcessPoolTaskRunner
 
-        return ProcessPoolTaskRunner(max_workers=settings.workers, initializer=warm_up)
+        return ProcessPoolTaskRunner(max_workers=settings.workers)
     if settings.runner == "dask":
         runner = _dask_runner()
         if settings.dask_address:

@@ -16,7 +16,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retries import STORE_RETRIES
+from registry.versions import CHAMPION
 from zenops.bootstrap import notify_flow_failure
+from zenops.services.champion_profile import profile_champion
 from zenops.services.train import run, steps
 from zenops.services.train.steps import TrainPorts
 from zenops.workspace import Workspace
@@ -32,6 +34,10 @@ TASKS = SimpleNamespace(
         steps.record_training
     ),
 )
+
+
+#: The new champion's monitoring profile, built once here so the first cycle only reads it.
+profile_task = task(name="profile-champion", cache_policy=NO_CACHE)(profile_champion)
 
 
 def train_ports(workspace: Workspace) -> TrainPorts:
@@ -55,6 +61,8 @@ def train_model(model: str, workspace: str, pipeline: bool = False) -> dict[str,
     ws = Workspace(workspace)
     spec = ws.config.model(model)  # fail fast on an unknown model
     outcome = run.train(train_ports(ws), spec, pipeline=pipeline, steps=TASKS)
+    if outcome.alias == CHAMPION:
+        profile_task(ws, spec, outcome.version)
     create_markdown_artifact(
         key=f"train-{model}",
         markdown=steps.training_markdown(outcome),

@@ -1,7 +1,8 @@
 """Shared test set-up: offline, no telemetry, one Prefect test server per session.
 
-Also: one OpenMP thread per process (set before any library starts its thread pool),
-and the order test files go to the workers of ``-n N --dist loadfile`` (``tests/scheduling.py``).
+Also: seeded property tests without deadlines, one OpenMP thread per process (set before
+any library starts its thread pool), and the order test files go to the workers of
+``-n N --dist loadfile`` (``tests/scheduling.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ import socket
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from zenops.kernel.offline import stay_offline  # noqa: E402
 
 stay_offline()
+
+# Property tests are seeded (the same examples on every run) and carry no time limit: a
+# wall-clock deadline fails them on a busy machine, and speed is measured in benchmarks.
+settings.register_profile("zenops", deadline=None, derandomize=True)
+settings.load_profile("zenops")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -179,7 +179,14 @@ class Workspace:
 
         return PrefectEvents()
 
-    def drift_engine(self):  # -> drift.adapters.evidently.EvidentlyEngine
+    def drift_engine(self):  # -> drift.stattests.ScipyDriftEngine
+        """The verdicts' engine: Evidently's tests, exact, in scipy (no report, no Evidently import)."""
+        from drift.stattests import ScipyDriftEngine
+
+        return ScipyDriftEngine()
+
+    def report_engine(self):  # -> drift.adapters.evidently.EvidentlyEngine
+        """The kept reports' engine: Evidently, imported when a report is built."""
         from drift.adapters.evidently import EvidentlyEngine
 
         return EvidentlyEngine()

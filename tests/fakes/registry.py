@@ -241,6 +241,17 @@ class FakeRegistry:
     def delete_version_tag(self, model: str, version: str, key: str) -> None:
         self._version(model, version).tags.pop(key, None)
 
+    def log_version_file(self, model: str, version: str, data: bytes, artifact: str) -> str:
+        run_id = self._version(model, version).run_id
+        self._run(run_id).artifacts[artifact] = bytes(data)
+        return f"runs:/{run_id}/{artifact}"
+
+    def read_version_file(self, model: str, version: str, artifact: str) -> bytes:
+        run = self._run(self._version(model, version).run_id)
+        if not isinstance(run.artifacts.get(artifact), bytes):
+            raise NotFoundError(f"fake registry: {model} version {version} has no artifact {artifact}")
+        return run.artifacts[artifact]
+
     def load_model(self, model: str, alias: str = CHAMPION) -> Any:
         version = self.aliases(model).get(alias)
         if version is None:

@@ -65,5 +65,8 @@ class FakeWorkspace:
     def drift_engine(self) -> StubDriftEngine:
         return self.engine
 
+    def report_engine(self) -> StubDriftEngine:
+        return self.engine
+
     def estimator_factory(self) -> EstimatorFactory:
         return self.estimators

@@ -6,7 +6,7 @@ or the label-free estimate reads it; a covariate shift that hurts the champion o
 a refresh once labels show it, and concept drift opens a ticket once labels show it.
 
 On the real stack: a champion trained through the Prefect flow (MLflow on SQLite,
-git + DVC with a folder remote), the Evidently engine, NannyML's estimate, the
+git + DVC with a folder remote), the exact drift engine, NannyML's estimate, the
 monitoring state and tickets in the workspace database. One trained workspace
 serves the module; each test starts from empty folders and an empty database.
 """
@@ -19,7 +19,6 @@ from datetime import datetime, time
 
 import pytest
 
-from drift.adapters.evidently import EvidentlyEngine
 from zenops.app.demo.datagen import DailyBatch, DriftSchedule, production_stream, write_stream
 from zenops.services.monitor import cycle as monitoring
 from zenops.workspace import Workspace
@@ -60,7 +59,7 @@ def varying_delays(batches: list[DailyBatch]) -> list[DailyBatch]:
 def replay(ws: Workspace, batches: list[DailyBatch], monkeypatch, labels: bool = True) -> Iterator[dict]:
     """One monitoring cycle a day, the clock pinned to that day; yields each cycle's summary."""
     spec = ws.config.model(MODEL)
-    engine = EvidentlyEngine()
+    engine = ws.drift_engine()
     nowhere = ws.root / ".zenops" / "labels-never-sent"
     for batch in batches:
         write_stream(

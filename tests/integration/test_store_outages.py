@@ -17,6 +17,7 @@ import yaml
 
 from flows.monitor import monitor_models
 from flows.train import train_model
+from registry.versions import CHAMPION
 from tests.faults import crash_at
 from tests.integration.conftest import save_workspace
 from tests.loopback import closed_port as free_port
@@ -25,6 +26,8 @@ from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream
 from zenops.app.servers import start_mlflow, wait_healthy
 from zenops.kernel.errors import ZenopsError
+from zenops.kernel.paths import STATE_DIR
+from zenops.services.champion_profile import SHA_TAG, SPEC_TAG
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -139,7 +142,9 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
 ) -> None:
     ws = quickly_retried
     drop_batch(ws)
-    # A worker that never restored the champion's data: nothing in its DVC cache.
+    # A champion trained before profiles existed (its profile is built from its data on
+    # first use), on a worker that never restored that data: nothing in its DVC cache.
+    forget_profile(ws)
     shutil.rmtree(ws.root / ".dvc" / "cache")
     remote = Path(ws.stores.dvc_remote)
     away = remote.with_name("dvc-remote-unmounted")
@@ -156,6 +161,26 @@ def test_a_dvc_remote_gone_fails_the_cycle_naming_it_and_the_next_cycle_recovers
     again = monitor_models(workspace=str(ws.root))["models"][0]
     assert [b["batch"] for b in again["batches"]] == ["2024-07-01.csv"]
     assert len(monitoring_runs(ws, "2024-07-01.csv")) == 1
+
+
+def forget_profile(ws: Workspace) -> None:
+    """The champion as a version trained before profiles: no profile tags, no local copy."""
+    version = ws.registry().alias(MODEL, CHAMPION).version
+    for tag in (SHA_TAG, SPEC_TAG):
+        ws.registry().delete_version_tag(MODEL, version, tag)
+    shutil.rmtree(ws.root / STATE_DIR / "profiles", ignore_errors=True)
+
+
+def test_a_champion_with_its_profile_is_monitored_while_the_dvc_remote_is_gone(
+    quickly_retried: Workspace,
+) -> None:
+    ws = quickly_retried
+    drop_batch(ws)
+    shutil.rmtree(ws.root / ".dvc" / "cache")
+    remote = Path(ws.stores.dvc_remote)
+    remote.rename(remote.with_name("dvc-remote-unmounted"))
+    (summary,) = monitor_models(workspace=str(ws.root))["models"]
+    assert [b["batch"] for b in summary["batches"]] == ["2024-07-01.csv"]
 
 
 def test_a_crash_while_recording_leaves_one_monitoring_run_per_batch(quickly_retried: Workspace) -> None:

@@ -106,6 +106,18 @@ def check_version_tags(registry: ModelRegistry) -> None:
     assert registry.version_tags(MODEL, version) == {"zenops.champion.since": "2024-07-01"}
 
 
+def check_version_files(registry: ModelRegistry) -> None:
+    version, run_id, _ = log_version(registry, training_frame())
+    data = bytes(range(256)) * 4  # any bytes, kept as they are
+    uri = registry.log_version_file(MODEL, version, data, "zenops/profile.zip")
+    assert run_id in uri and uri.endswith("zenops/profile.zip")
+    assert registry.read_version_file(MODEL, version, "zenops/profile.zip") == data
+    registry.log_version_file(MODEL, version, b"replaced", "zenops/profile.zip")
+    assert registry.read_version_file(MODEL, version, "zenops/profile.zip") == b"replaced"
+    with pytest.raises(NotFoundError):
+        registry.read_version_file(MODEL, version, "zenops/never-stored.zip")
+
+
 def check_run_records(registry: ModelRegistry, read_artifact: ReadArtifact) -> None:
     assert registry.runs_with_tags("no-experiment-yet", {"zenops.run": "alias-move"}) == []
     version, run_id, _ = log_version(registry, training_frame())
@@ -147,7 +159,7 @@ def check_thresholds(registry: ModelRegistry) -> None:
     assert capped and described["r2"]["min_relative_change"] == 1.0
 
 
-REGISTRY_CHECKS = [check_versions_and_aliases, check_version_tags, check_thresholds]
+REGISTRY_CHECKS = [check_versions_and_aliases, check_version_tags, check_version_files, check_thresholds]
 
 
 def fake_artifact(registry: FakeRegistry) -> ReadArtifact:

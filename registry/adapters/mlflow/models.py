@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from registry.adapters.mlflow.runs import MlflowRuns
@@ -143,6 +145,30 @@ class MlflowRegistry(MlflowRuns):
         """The tags of a registered version itself (not of the run it came from)."""
         with self.errors(f"tags of {model} version {version}"):
             return dict(self.client.get_model_version(model, version).tags or {})
+
+    def log_version_file(self, model: str, version: str, data: bytes, artifact: str) -> str:
+        """Store ``data`` as the artifact ``artifact`` of the version's run; returns its URI."""
+        where = PurePosixPath(artifact)
+        with self.errors(f"store {artifact} of {model} version {version}"):
+            run_id = self.client.get_model_version(model, version).run_id
+            with tempfile.TemporaryDirectory() as scratch:
+                path = Path(scratch) / where.name
+                path.write_bytes(data)
+                folder = str(where.parent)
+                self.client.log_artifact(run_id, str(path), None if folder == "." else folder)
+        return f"runs:/{run_id}/{artifact}"
+
+    def read_version_file(self, model: str, version: str, artifact: str) -> bytes:
+        """The bytes of the artifact ``artifact`` of the version's run (NotFoundError: none)."""
+        with self.errors(f"read {artifact} of {model} version {version}"):
+            run_id = self.client.get_model_version(model, version).run_id
+            with tempfile.TemporaryDirectory() as scratch:
+                try:
+                    local = self.client.download_artifacts(run_id, artifact, scratch)
+                except OSError as error:  # the artifact store has no such file
+                    where = f"MLflow {self._where()}: {model} version {version}"
+                    raise NotFoundError(f"{where} has no artifact {artifact} ({error})") from None
+                return Path(local).read_bytes()
 
     def delete_version_tag(self, model: str, version: str, key: str) -> None:
         from mlflow.exceptions import MlflowException

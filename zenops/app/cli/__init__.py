@@ -27,6 +27,7 @@ __all__ = ["app", "main"]
 app.command()(operations.init)
 app.command()(models.train)
 app.command()(models.monitor)
+app.command()(models.report)
 app.command()(models.refresh)
 app.command()(models.rollback)
 app.command()(operations.status)

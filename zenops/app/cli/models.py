@@ -1,4 +1,4 @@
-"""The model commands: ``train``, ``monitor``, ``refresh`` and ``rollback``.
+"""The model commands: ``train``, ``monitor``, ``report``, ``refresh`` and ``rollback``.
 
 Each runs its Prefect flow; the flows (and the pandas, MLflow and Prefect behind
 them) are imported by the command that runs one, so that ``zenops tickets list`` or
@@ -7,6 +7,7 @@ them) are imported by the command that runs one, so that ``zenops tickets list``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +16,7 @@ from rich.table import Table
 from zenops.app.cli.output import JsonOption, emit, out
 from zenops.app.cli.root import checked
 
-__all__ = ["monitor", "refresh", "rollback", "train"]
+__all__ = ["monitor", "refresh", "report", "rollback", "train"]
 
 ModelArgument = Annotated[str, typer.Argument(help="Model name from zenops.yaml.")]
 
@@ -57,6 +58,33 @@ def monitor(
     from flows.monitor import run_cycle
 
     emit(run_cycle(ws, models or None), as_json, render_cycle)
+
+
+def report(
+    model: ModelArgument,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="The batch's file name or stem (default: the newest).")
+    ] = None,
+    folder: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write to (default .zenops/reports/MODEL/BATCH).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evidently's reports of a monitored batch, built from its kept rows and its champion's profile."""
+    ws = checked([model], champions="waiting", tickets=False)
+    from zenops.services.monitor.report import rebuild_report
+
+    result = rebuild_report(ws, ws.config.model(model), batch, folder)
+
+    def render(data: dict[str, Any]) -> None:
+        out.print(
+            f"[bold]{data['model']}[/] {data['batch']}: {data['rows']} rows against version "
+            f"{data['champion_version']}, {data['labelled_rows']} labelled"
+        )
+        for path in data["files"]:
+            out.print(f"  {path}")
+
+    emit(result, as_json, render)
 
 
 def render_cycle(data: dict[str, Any]) -> None:

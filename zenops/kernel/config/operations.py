@@ -35,10 +35,13 @@ class MonitoringSettings(_Strict):
     """How a monitoring cycle runs.
 
     - ``workers``: models monitored at once (threads of the flow's task runner).
-    - ``html_reports``: when to store Evidently's HTML report (about 4–8 MB each) with
-      a batch's MLflow run: ``always``; ``on_alert`` (any verdict but ok);
-      ``on_change`` (the first batch, a verdict that differs from the previous
-      batch's, or a newly opened ticket); ``never``. The JSON snapshot is always kept.
+    - ``html_reports``: which batches keep Evidently's reports (drift, data summary
+      and, with labels, quality; about 4–8 MB each) with their MLflow run: ``always``;
+      ``on_alert`` (any verdict but ok); ``on_change`` (the first batch, a verdict that
+      differs from the previous batch's, or a newly opened ticket); ``never``. Only
+      those batches run Evidently; every verdict comes from the exact tests, whose
+      figures are always kept as the run's snapshot, and ``zenops report`` builds any
+      other batch's reports later.
     - ``runner``: how the models of a cycle run at once: ``thread`` (default, threads
       of the flow's process), ``process`` (a pool of ``workers`` processes on this
       machine) or ``dask`` (through ``prefect-dask``: a local cluster of ``workers``

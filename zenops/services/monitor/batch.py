@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from drift.assess import assess, assess_problems
+from drift.assess import assess, assess_problems, needs_estimate
 from drift.batches import BatchCheck, Problem, check_batch
 from drift.columns import PREDICTION, PROBABILITY
 from drift.estimates import PerformanceEstimate
@@ -68,11 +68,18 @@ def performance_figures(
 
 @dataclass
 class Step:
-    """One batch processed: its outcome, measurement and the labels it used."""
+    """One batch processed: its outcome, measurement, the labels it used and the frames measured.
+
+    ``scored`` (the batch with the champion's predictions) and ``labelled`` (its rows
+    joined with labels) are what a kept report is built from, so the report's numbers
+    are the verdict's.
+    """
 
     outcome: BatchOutcome
     measurement: DriftMeasurement | None = None
     matching: Matching | None = None
+    scored: pd.DataFrame | None = None
+    labelled: pd.DataFrame | None = None
     kept: ScoredBatch | None = None  # the ids of the scored rows kept, stored with the watermark
 
 
@@ -93,7 +100,7 @@ def process_batch(
     moves past it, and its labels are left for the next batch.
     """
     name = str(batch.relative_to(workspace.root))
-    check = check_batch(batch, spec, champion.training, label=name)
+    check = check_batch(batch, spec, champion.facts, label=name)
     if not check.ok:
         return Step(_refused(spec, champion, batch, check, state))
     try:
@@ -118,7 +125,7 @@ def process_batch(
         problem = Problem("unmeasurable", column, f"{name}:{where} could not be measured ({_first(error)})")
         return Step(_refused(spec, champion, batch, _failed(check, problem), state))
     kept = keep_scored(workspace, spec, batch, scored)
-    estimated = estimate(champion, scored)
+    estimated = estimate(champion, scored) if needs_estimate(measurement, spec) else None
     verdict = assess(
         measurement,
         spec,
@@ -138,7 +145,7 @@ def process_batch(
         champion_version=champion.info.version,
         consecutive_drift=verdict.consecutive_drift,
     )
-    return Step(outcome, measurement, matching, kept=kept)
+    return Step(outcome, measurement, matching, scored, labelled, kept=kept)
 
 
 def _match(

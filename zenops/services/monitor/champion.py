@@ -1,30 +1,33 @@
-"""The champion as monitoring needs it: model, exact training data, reference and estimator.
+"""The champion as monitoring needs it: its profile, and its model when a batch is scored.
 
-Loading a champion costs seconds (its training data restored at its DVC version, the
-model loaded, a label-free estimator fitted), so its profile is kept in the workspace's
-``profiles`` by model, version, run and spec: once per process and model store, and a
-new champion or a changed spec is loaded afresh.
+A cycle reads the champion's profile (:mod:`zenops.services.champion_profile`: reference
+sample, baseline, classes, check facts, fitted estimator, model) in one read,
+hash-checked. The model is unpickled only when a batch without its own predictions is
+scored, and the estimator (NannyML) only when a batch has no labels to measure. A process
+that runs many cycles (``zenops serve``, the demo) keeps each champion in the workspace's
+``profiles`` by model, version, run and spec: a new champion or a changed spec is loaded
+afresh.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from drift.batches import ReferenceFacts
 from drift.columns import PREDICTION
 from drift.estimates import PerformanceEstimate
-from drift.measurement import sample_reference
-from drift.metrics import MeasuredPerformance, measured_performance
-from registry.lineage import Lineage
+from drift.metrics import MeasuredPerformance
 from registry.versions import CHAMPION, ModelVersionInfo
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
-from zenops.ports import Estimator
+from zenops.ports import Estimator, ModelRegistry
+from zenops.services.champion_profile import ChampionProfile, champion_profile
 from zenops.services.monitor.wiring import MonitorWorkspace
-from zenops.services.train.fitting import predict_frame, split_holdout
+from zenops.services.train.fitting import predict_frame
 
 log = logging.getLogger("zenops.monitor")
 
@@ -36,13 +39,42 @@ class Champion:
     """What monitoring needs of the current champion, loaded once per version."""
 
     info: ModelVersionInfo
-    model: Any
-    training: pd.DataFrame  # the exact training data, restored at its DVC version
-    reference: pd.DataFrame  # its seeded holdout (sampled when large), with predictions
-    holdout: pd.DataFrame  # the holdout it was evaluated on, with predictions
-    baseline: MeasuredPerformance
-    estimator: Estimator | None
-    classes: list[Any] | None = None  # the training data's classes (classification)
+    profile: ChampionProfile
+    registry: ModelRegistry | None = field(default=None, repr=False)
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def reference(self) -> pd.DataFrame:
+        """Its seeded holdout (sampled when large), with the model's predictions."""
+        return self.profile.reference
+
+    @property
+    def baseline(self) -> MeasuredPerformance:
+        return self.profile.baseline
+
+    @property
+    def facts(self) -> ReferenceFacts:
+        """What the batch checks need of its training data."""
+        return self.profile.facts
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """The training data's classes (classification)."""
+        return self.profile.classes
+
+    @property
+    def estimator(self) -> Estimator | None:
+        return self.profile.estimator
+
+    @property
+    def model(self) -> Any:
+        """The champion's model: its profile's copy, else loaded from the registry on first use."""
+        if self._model is None:
+            self._model = self.profile.fitted_model
+        if self._model is None:
+            assert self.registry is not None, "a champion without a registry cannot load its model"
+            self._model = self.registry.load_version(self.info.model, self.info.version)
+        return self._model
 
 
 def load_champion(workspace: MonitorWorkspace, spec: ModelSpec) -> Champion | None:
@@ -55,35 +87,15 @@ def load_champion(workspace: MonitorWorkspace, spec: ModelSpec) -> Champion | No
     cached = workspace.profiles.get(key)
     if cached is not None:
         return cached
-    champion = _load(workspace, spec, info)
+    profile = champion_profile(workspace, spec, info)
+    check = profile.check
+    if check is not None and not check.passed:
+        log.warning(
+            "%s version %s: its label-free estimate is not trusted: %s", spec.name, info.version, check.reason
+        )
+    champion = Champion(info, profile, registry)
     workspace.profiles[key] = champion
     return champion
-
-
-def _load(workspace: MonitorWorkspace, spec: ModelSpec, info: ModelVersionInfo) -> Champion:
-    trail = Lineage.from_tags(info.tags, f"{spec.name} version {info.version}")
-    training = workspace.data_store().read_frame(trail.data)
-    model = workspace.registry().load_version(spec.name, info.version)
-    # The reference is the champion's seeded holdout, rebuilt from the exact training
-    # data: rows of that data the model did not fit, so its predictions are honest and
-    # prediction drift compares like with like.
-    _, holdout = split_holdout(training, spec)
-    holdout = pd.concat([holdout, predict_frame(model, holdout, spec)], axis=1)
-    reference = sample_reference(holdout, spec)
-    # The baseline with its sampling error, so a drop is judged against both noises.
-    baseline = measured_performance(holdout, spec)
-    estimator = workspace.estimator_factory()(holdout, spec)
-    if estimator is not None and not estimator.check.passed:
-        log.warning(
-            "%s version %s: its label-free estimate is not trusted: %s",
-            spec.name,
-            info.version,
-            estimator.check.reason,
-        )
-    classes = None
-    if spec.task == "classification":
-        classes = sorted(training[spec.target].dropna().unique().tolist())
-    return Champion(info, model, training, reference, holdout, baseline, estimator, classes)
 
 
 def score_batch(champion: Champion, frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:

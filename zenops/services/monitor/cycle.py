@@ -9,6 +9,11 @@ without them, decide with the pure policy, record (MLflow run, report), open or
 update a ticket, and only then advance the watermark, with the labels and files
 taken in, in one transaction.
 
+The verdict comes from the exact engine (``workspace.drift_engine()``: the tests in
+scipy) on every batch; Evidently's reports are built only for a batch whose report is
+kept (``monitoring.html_reports``, and every batch that opens a ticket), from the same
+frames, and any other batch's report can be built later by ``zenops report``.
+
 The steps take the workspace's ports (:mod:`zenops.services.monitor.wiring`): the
 registry, the data store, the monitoring state with its leases, the tickets, the event
 bus, the drift engine and the label-free estimator; no concrete client.
@@ -29,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from drift.labels import TABLE_SUFFIXES, LabelFile
-from drift.measurement import DriftEngine
+from drift.measurement import DriftEngine, DriftMeasurement
 from zenops.kernel.config import ModelSpec
+from zenops.kernel.errors import DataError
 from zenops.ports import Changes, LeaseTaken, ModelState, MonitorState
 from zenops.services.monitor.batch import Step, expired_outcomes, process_batch
 from zenops.services.monitor.champion import Champion, load_champion
@@ -201,13 +207,33 @@ class ModelCycle:
         return [*reports, outcome], state
 
     def record(self, step: Step, state: ModelState) -> None:
-        """The batch's monitoring run, with its HTML report when the policy keeps it."""
+        """The batch's monitoring run, with Evidently's reports when the policy keeps them."""
         outcome = step.outcome
         policy = self.workspace.config.monitoring.html_reports
-        html = wants_html(policy, outcome, state.last_verdict) or would_open(
-            self.workspace, self.spec, outcome
+        keep = step.measurement is not None and (
+            wants_html(policy, outcome, state.last_verdict) or would_open(self.workspace, self.spec, outcome)
         )
-        record_batch(self.workspace, self.spec, outcome, step.measurement, html=html)
+        report = self.kept_report(step) if keep else None
+        record_batch(self.workspace, self.spec, outcome, step.measurement, report=report)
+
+    def kept_report(self, step: Step) -> DriftMeasurement | None:
+        """Evidently's drift, summary and (with labels) quality reports of the batch.
+
+        Built from the frames the verdict measured (the champion's reference sample,
+        the scored batch, its labelled rows), so the report shows the verdict's
+        p-values. A report that cannot be built is said once, in the batch's reasons
+        and the log; the verdict stands.
+        """
+        assert self.champion is not None and step.scored is not None
+        try:
+            return self.workspace.report_engine().measure(
+                self.champion.reference, step.scored, self.spec, labelled=step.labelled
+            )
+        except DataError as error:
+            note = f"{step.outcome.batch}: no Evidently report ({error})"
+            log.warning("%s: %s", self.spec.name, note)
+            step.outcome.reasons.append(note)
+            return None
 
     def ticket(self, outcome: BatchOutcome) -> BatchOutcome:
         """Open or update the outcome's ticket, emit its event and announce a new one."""

@@ -124,11 +124,14 @@ def record_batch(
     spec: ModelSpec,
     outcome: BatchOutcome,
     measurement: DriftMeasurement | None,
-    html: bool = True,
+    report: DriftMeasurement | None = None,
 ) -> None:
     """A monitoring run per batch, linked to the champion, with figures and the drift report.
 
-    Sets the outcome's ``run_id`` and ``report_uri`` once the run is complete.
+    The run's metrics are the verdict's measurement; ``report``, when the batch's report
+    is kept, is Evidently's on the same frames: its snapshot and HTML files are stored
+    (else the measurement's figures are the snapshot). Sets the outcome's ``run_id`` and
+    ``report_uri`` once the run is complete.
     """
     registry = workspace.registry()
     identity = {lineage.RUN_KIND: "monitoring", "zenops.batch": outcome.batch}
@@ -151,10 +154,14 @@ def record_batch(
         tags,
         run_metrics(outcome, measurement),
         verdict,
-        snapshot=None if measurement is None else measurement.report_json,
-        html=measurement.save_html if measurement is not None and html else None,
+        snapshot=report.report_json if report is not None else _figures(measurement),
+        html=report.save_html if report is not None else None,
     )
     outcome.run_id, outcome.report_uri = run_id, report_uri
+
+
+def _figures(measurement: DriftMeasurement | None) -> str | None:
+    return None if measurement is None else measurement.report_json
 
 
 def run_metrics(outcome: BatchOutcome, measurement: DriftMeasurement | None) -> dict[str, float]:

@@ -16,6 +16,7 @@ from registry.promotion import (
 )
 from registry.versions import PREVIOUS_CHAMPION
 from zenops.kernel import clock
+from zenops.services.champion_profile import profile_champion
 from zenops.services.refresh.context import RefreshPorts
 from zenops.services.refresh.outcome import ROLLBACK_ACTOR
 
@@ -47,6 +48,7 @@ def rollback(ports: RefreshPorts, model: str, actor: str = ROLLBACK_ACTOR) -> di
         if audit is not None:
             undo_audit(registry, model, audit)
         raise
+    profile_champion(ports.workspace, ports.workspace.config.model(model), move.champion_to)
     return {
         "model": model,
         "champion_version": move.champion_to,

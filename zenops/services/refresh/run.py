@@ -187,6 +187,8 @@ def _promote(
     except Exception:
         undo_promotion(ports.registry, spec.name, before, audit)
         raise
+    # Outside the promotion: a profile that cannot be built now is built by the next cycle.
+    s.profile_champion(ports.workspace, spec, trial.logged.version)
 
 
 def _hand_back(

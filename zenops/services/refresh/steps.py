@@ -22,11 +22,13 @@ write_dossier             hand back: the rebuild dossier                        
 open_rebuild_ticket       the rebuild ticket carrying the dossier                  tickets
 close_handed_back         the ticket closed with the hand-back                     tickets
 note_failure              a failed refresh recorded, its ticket blocked            tickets
+profile_champion          the promoted champion's monitoring profile               profile
 ========================  =======================================================  ==========
 """
 
 from __future__ import annotations
 
+from zenops.services.champion_profile import profile_champion
 from zenops.services.refresh.compare import Comparison, compare, compare_and_record, log_comparison
 from zenops.services.refresh.handback import what_was_tried, write_dossier
 from zenops.services.refresh.promote import move_aliases, write_promotion_audit
@@ -63,6 +65,7 @@ __all__ = [
     "note_failure",
     "open_rebuild_ticket",
     "production_rows",
+    "profile_champion",
     "read_champion",
     "refresh_spec",
     "refreshed_training_set",
