@@ -24,6 +24,7 @@ SECONDS = {
     "tests/integration/test_monitor_flow.py": 130,
     "tests/e2e/test_unattended.py": 125,
     "tests/integration/test_store_outages.py": 120,
+    "tests/integration/test_server_discovery.py": 110,
     "tests/integration/test_notifications.py": 80,
     "tests/e2e/test_cli_foundation.py": 75,
     "tests/integration/test_monitor_labels.py": 70,

@@ -11,6 +11,10 @@
 
 Each server's output goes to ``.zenops/logs/NAME.log``; a server that does not
 answer its health check in time is a :class:`StoreError` with the end of its log.
+Once both answer, where they listen is written to ``.zenops/server.json``
+(:mod:`zenops.app.server_record`), which the workspace's commands read to use the
+Prefect server instead of starting one each; it is removed when the servers stop.
+A second ``zenops server`` for a workspace whose recorded one still answers is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zenops.app.server_record import (
+    ServerRecord,
+    process_alive,
+    read_record,
+    record_path,
+    remove_record,
+    write_record,
+)
 from zenops.kernel.errors import StoreError, UsageError
 from zenops.kernel.offline import OFFLINE_ENVIRONMENT
 from zenops.kernel.paths import STATE_DIR
@@ -221,23 +233,64 @@ def start_servers(
     return started
 
 
-def run_until_stopped(servers: LocalServers, poll: float = 1.0) -> int:
-    """Keep the servers running until one exits or the user stops them; returns the exit code."""
+def refuse_a_second(workspace: Workspace) -> None:
+    """A UsageError when a ``zenops server`` recorded for the workspace still runs and answers.
+
+    Two Prefect servers over one workspace's database would race on it; a record
+    whose process is gone, or whose server does not answer, is stale and replaced.
+    """
+    try:
+        record = read_record(workspace.root)
+    except ValueError:
+        return
+    if record is None or not process_alive(record.pid) or record.pid == os.getpid():
+        return
+    try:
+        with urllib.request.urlopen(f"{record.prefect_api_url}/health", timeout=2) as answer:
+            answering = answer.status == 200
+    except (urllib.error.URLError, OSError):
+        answering = False
+    if answering:
+        raise UsageError(
+            f"{record_path(workspace.root)}: zenops server already runs for this workspace "
+            f"(pid {record.pid}, Prefect API {record.prefect_api_url}); stop it first"
+        )
+
+
+def record_servers(workspace: Workspace, servers: LocalServers) -> Path | None:
+    """Write where the servers listen into the workspace (None: no Prefect server to record)."""
+    prefect = servers.by_name("prefect")
+    if prefect is None:
+        return None
+    mlflow = servers.by_name("mlflow")
+    entry = ServerRecord.now(workspace.root, f"{prefect.url}/api", mlflow.url if mlflow else None)
+    return write_record(workspace.root, entry)
+
+
+def run_until_stopped(servers: LocalServers, poll: float = 1.0, workspace: Workspace | None = None) -> int:
+    """Keep the servers running until one exits or the user stops them; returns the exit code.
+
+    ``workspace``: whose record of the servers (:func:`record_servers`) is removed first when
+    they stop, however they stop (Ctrl-C, SIGTERM, SIGHUP, one of them exiting).
+    """
 
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     try:
         while True:
             for server in servers.servers:
                 if not server.alive():
-                    servers.stop()
                     raise StoreError(
                         f"the {server.name} server stopped with code {server.process.returncode} "
                         f"(log {server.log}: {_log_tail(server.log)})"
                     )
             time.sleep(poll)
     except KeyboardInterrupt:
-        servers.stop()
         return 0
+    finally:
+        if workspace is not None:
+            remove_record(workspace.root, os.getpid())
+        servers.stop()

@@ -1,24 +1,40 @@
-"""A temporary Prefect server that dies with the command that started it.
+"""The Prefect API of a command: the configured one, the workspace's ``zenops server``, or a temporary one.
 
-Without ``PREFECT_API_URL``, Prefect starts a temporary server of its own for each
-process. Killed with ``kill -9``, that process leaves its server running (listening,
-a few hundred MB), and two commands starting at once on a fresh ``PREFECT_HOME``
-race on the server's database migration. zenops starts the temporary server itself
-instead, the same way Prefect does (uvicorn over Prefect's app factory, the UI off),
-with two differences:
+:func:`prefect_api` chooses, in this order:
 
-- the server is asked to end when its parent dies (Linux ``PR_SET_PDEATHSIG``), so
-  no temporary server outlives its command, however the command ends;
-- starting it holds a lock file in ``PREFECT_HOME`` until it answers, so two
-  commands never migrate one database at once (the lock is the OS's: a killed
-  holder releases it).
+1. ``PREFECT_API_URL`` (the environment or the Prefect profile): a deployment, a
+   worker, a user's own server. Nothing is said, nothing is started.
+2. The Prefect server ``zenops server`` recorded in the workspace
+   (:mod:`zenops.app.server_record`), when its process lives and the server answers
+   its health check within :data:`HEALTH_SECONDS`; one line on stderr says so. A
+   record whose process is gone, that does not answer or that cannot be read gives
+   a one-line warning naming the file and the URL, and the command goes on to 3.
+3. A temporary Prefect server of the command's own, started the way Prefect starts
+   one (uvicorn over Prefect's app, the UI off), with these differences:
 
-When ``PREFECT_API_URL`` is set (``zenops server``, a deployment, a worker), nothing
-is started.
+   - it is asked to end when its command dies (Linux ``PR_SET_PDEATHSIG``), so no
+     temporary server outlives its command, however the command ends;
+   - the servers that share one ``PREFECT_HOME`` (and so one database) set the
+     database up one at a time: each holds a lock file in ``PREFECT_HOME`` from the
+     start of its start-up work (migrations, block registration, its services)
+     until it serves (the lock is the OS's: a killed holder releases it). Importing
+     Prefect's server, most of a start, runs in parallel;
+   - a server still starting is waited for up to :data:`STARTUP_SECONDS`: on a busy
+     machine a start on a fresh database takes a minute, and one queued behind
+     another's set-up longer; a server that is killed while it migrates only leaves
+     the work to the next one.
+
+While the command runs, every thread of it and every process it starts talks to the
+chosen API: ``PREFECT_API_URL`` is set in the environment, in Prefect's settings and
+in its process-wide settings (which threads started without a copy of the
+command's context read), so that nothing falls back to a server of Prefect's own,
+which would share the database without the lock and give up after 20 seconds
+("Timed out while attempting to connect to ephemeral Prefect API server").
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import fcntl
@@ -28,14 +44,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
+from zenops.app.server_record import ServerRecord, process_alive, read_record, record_path, remove_record
 from zenops.kernel.errors import StoreError
 
-__all__ = ["prefect_api"]
+__all__ = ["configured_api", "create_app", "prefect_api", "recorded_api"]
 
-STARTUP_SECONDS = 90.0
+STARTUP_SECONDS = 300.0
+HEALTH_SECONDS = 1.5
+LOCK_FILE = ".zenops-temporary-server.lock"
+LOG_FILE = "zenops-temporary-server.log"
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -67,19 +88,114 @@ def configured_api() -> str | None:
     return str(url) if url else None
 
 
-@contextlib.contextmanager
-def _startup_lock(home: Path) -> Iterator[None]:
-    with (home / ".zenops-temporary-server.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+# --- the server recorded by zenops server ---------------------------------------------
+
+
+def _health_problem(api: str) -> str | None:
+    """None when the Prefect API at ``api`` answers its health check, else what went wrong."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"{api.rstrip('/')}/health", timeout=HEALTH_SECONDS, trust_env=False)
+    except httpx.HTTPError as error:
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if answer.status_code != 200:
+        return f"HTTP {answer.status_code}"
+    return None
+
+
+def _record_problem(root: Path, record: ServerRecord) -> str | None:
+    """Why the workspace's record cannot be used (None: it can); the reason names its URL."""
+    url = record.prefect_api_url
+    if Path(record.workspace).resolve() != root.resolve():
+        return f"it names the Prefect server at {url} of another workspace, {record.workspace}"
+    if not process_alive(record.pid):
+        return f"the zenops server (pid {record.pid}) that recorded the Prefect server at {url} is gone"
+    problem = _health_problem(url)
+    if problem:
+        return f"the Prefect server at {url} (pid {record.pid}) did not answer ({problem})"
+    return None
+
+
+def recorded_api(root: Path, stream: TextIO, start: bool = True) -> str | None:
+    """The Prefect API of the ``zenops server`` recorded in the workspace at ``root``, if usable.
+
+    Says on ``stream`` which server is used, or, in one warning line, why the record
+    is not (and, with ``start``, that a temporary server is started instead); a
+    record whose process is gone is removed.
+    """
+    path = record_path(root)
+    instead = "starting a temporary Prefect server" if start else "not using it"
+    try:
+        record = read_record(root)
+    except (OSError, ValueError) as error:
+        _say(stream, f"zenops: warning: {path}: not a server record ({error}); {instead}")
+        return None
+    if record is None:
+        return None
+    problem = _record_problem(root, record)
+    if problem is None:
+        _say(
+            stream,
+            f"zenops: using the Prefect server at {record.prefect_api_url} "
+            f"(recorded by zenops server, pid {record.pid})",
+        )
+        return record.prefect_api_url
+    if not process_alive(record.pid):
+        remove_record(root, record.pid)
+    _say(stream, f"zenops: warning: {path}: {problem}; {instead}")
+    return None
+
+
+def _say(stream: TextIO, line: str) -> None:
+    stream.write(line + "\n")
+    stream.flush()
+
+
+# --- the temporary server ---------------------------------------------------------------
+
+
+def _take_setup_lock(home: Path) -> TextIO:
+    """Wait for, and hold, the lock under which one server of ``home`` sets its database up."""
+    handle = (home / LOCK_FILE).open("w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _release_setup_lock(handle: TextIO) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+def create_app() -> Any:
+    """Prefect's server application, whose start-up holds the set-up lock of its ``PREFECT_HOME``.
+
+    The factory uvicorn runs in a temporary server's process: the lock is taken when
+    the application starts up and released once it serves, or when its start fails.
+    """
+    from prefect.server.api.server import create_app as prefect_app
+
+    app = prefect_app()
+    start_up = app.router.lifespan_context
+    home = _home()
+
+    @contextlib.asynccontextmanager
+    async def one_setup_at_a_time(application: Any) -> AsyncIterator[Any]:
+        held: TextIO | None = await asyncio.to_thread(_take_setup_lock, home)
         try:
-            yield
+            async with start_up(application) as state:
+                _release_setup_lock(held)
+                held = None
+                yield state
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if held is not None:
+                _release_setup_lock(held)
+
+    app.router.lifespan_context = one_setup_at_a_time
+    return app
 
 
 def _start(home: Path) -> tuple[subprocess.Popen, str]:
-    import prefect
-
     port = _free_port()
     env = {
         **os.environ,
@@ -88,16 +204,16 @@ def _start(home: Path) -> tuple[subprocess.Popen, str]:
         "PREFECT__SERVER_FINAL": "1",
     }
     env.pop("PREFECT_API_URL", None)
-    log = (home / "zenops-temporary-server.log").open("ab")
+    log = (home / LOG_FILE).open("ab")
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--app-dir",
-            str(Path(prefect.__file__).parent.parent),
+            str(Path(__file__).resolve().parents[2]),  # where zenops is, not the current folder
             "--factory",
-            "prefect.server.api.server:create_app",
+            f"{__name__}:create_app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -124,47 +240,86 @@ def _wait_healthy(process: subprocess.Popen, api: str, home: Path) -> None:
         if process.poll() is not None:
             raise StoreError(
                 f"temporary Prefect server exited with code {process.returncode} while starting "
-                f"(details: {home / 'zenops-temporary-server.log'})"
+                f"(details: {home / LOG_FILE})"
             )
         try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{api}/health", timeout=2, trust_env=False).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    process.kill()
-    raise StoreError(f"temporary Prefect server did not answer within {STARTUP_SECONDS:g} s at {api}")
+    raise StoreError(
+        f"temporary Prefect server did not answer within {STARTUP_SECONDS:g} s at {api} "
+        f"(details: {home / LOG_FILE})"
+    )
 
 
 @contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    """The Prefect API for this command: the configured one, else a temporary server of ours."""
+def _temporary_server() -> Iterator[str]:
+    home = _home()
+    process, api = _start(home)
+    try:
+        _wait_healthy(process, api, home)
+        with _pointed_at(api):
+            yield api
+    finally:
+        _stop(process)
+
+
+# --- this process, pointed at one API ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def _pointed_at(api: str) -> Iterator[None]:
+    """Every thread of this process, and every process it starts, talks to ``api``."""
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api  # for the processes this command starts
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            process_wide = prefect.context.GLOBAL_SETTINGS_CONTEXT
+            prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.get_settings_context()
+            try:
+                yield
+            finally:
+                _drain()
+                prefect.context.GLOBAL_SETTINGS_CONTEXT = process_wide
+    finally:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
+
+
+@contextlib.contextmanager
+def prefect_api(
+    workspace: Path | None = None, stream: TextIO | None = None, start: bool = True
+) -> Iterator[str | None]:
+    """The Prefect API for this command (see the module's notes for the order).
+
+    ``workspace``: the root whose ``zenops server`` record is looked at (None: none
+    is). ``stream``: where the line saying which server is used goes (default
+    stderr). ``start=False``: nothing is started; None when no API is found.
+    """
     configured = configured_api()
     if configured:
         yield configured
         return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    home = _home()
-    with _startup_lock(home):
-        process, api = _start(home)
-        try:
-            _wait_healthy(process, api, home)
-        except BaseException:
-            _stop(process)
-            raise
-    os.environ["PREFECT_API_URL"] = api  # for the processes this command starts
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
+    recorded = recorded_api(workspace, stream or sys.stderr, start) if workspace is not None else None
+    if recorded:
+        with _pointed_at(recorded):
+            yield recorded
+    elif start:
+        with _temporary_server() as api:
             yield api
-    finally:
-        _drain()
-        os.environ.pop("PREFECT_API_URL", None)
-        _stop(process)
+    else:
+        yield None
 
 
 def _drain() -> None:
-    """Deliver the events and logs still queued for the server before it stops."""
+    """Deliver the events and logs still queued for the server before the command lets go of it."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 

@@ -20,7 +20,7 @@ from zenops.app.cli.output import JsonOption, emit, err, out
 from zenops.app.cli.root import checked, workspace
 from zenops.app.demo.story import run_demo
 from zenops.app.init import init_workspace
-from zenops.app.servers import run_until_stopped, start_servers
+from zenops.app.servers import record_servers, refuse_a_second, run_until_stopped, start_servers
 from zenops.bootstrap import check_notifications
 from zenops.kernel.errors import StoreError, UsageError
 from zenops.services.messages import first_prefect_ui
@@ -87,7 +87,7 @@ def serve() -> None:
     if not api:
         raise UsageError(
             "PREFECT_API_URL: not set; zenops serve needs a Prefect server "
-            "(start one with 'zenops server' and export the PREFECT_API_URL it prints)"
+            "(start one with 'zenops server' in this workspace, or export PREFECT_API_URL)"
         )
     _check_prefect(api)
     limits = ensure_limits(all_limits(config))
@@ -122,17 +122,25 @@ def server(
     mlflow_port: Annotated[int, typer.Option(help="Port of the MLflow tracking server.")] = 5000,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
 ) -> None:
-    """Start a Prefect server and an MLflow tracking server over the workspace's stores."""
+    """Start a Prefect server and an MLflow tracking server over the workspace's stores.
+
+    Where they listen is recorded in the workspace (``.zenops/server.json``) while they
+    run: the workspace's commands use this Prefect server instead of starting their own.
+    """
     ws = workspace().require()
+    refuse_a_second(ws)
     servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    recorded = record_servers(ws, servers)
     err.print(f"[bold]zenops server[/] {ws.root}")
     for item in servers.servers:
         err.print(f"  [bold]{item.name}[/] {item.url}   (log {item.log})")
-    err.print("point zenops at them (Ctrl-C stops both):")
+    if recorded is not None:
+        err.print(f"recorded in {recorded}: commands in this workspace use this Prefect server")
+    err.print("elsewhere, point zenops at them (Ctrl-C stops both):")
     for key, value in servers.environment.items():
         out.print(f"export {key}={value}")
     sys.stdout.flush()
-    raise SystemExit(run_until_stopped(servers))
+    raise SystemExit(run_until_stopped(servers, workspace=ws))
 
 
 def demo(

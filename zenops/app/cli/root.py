@@ -40,8 +40,10 @@ class State:
 state = State()
 
 
-# Commands that run Prefect flows: without PREFECT_API_URL they get a temporary
-# Prefect server that ends with the command (zenops.app.temporary_server).
+# Commands that run Prefect flows: without PREFECT_API_URL they use the server
+# `zenops server` recorded in the workspace, else a temporary Prefect server that ends
+# with the command (zenops.app.temporary_server). `serve` uses a recorded one only;
+# the demo's workspace is a new folder, which has none.
 FLOW_COMMANDS = frozenset({"train", "monitor", "refresh", "rollback", "plan", "sla-watch", "demo"})
 
 
@@ -66,9 +68,12 @@ def _root(
         state.redirect = redirect_stderr(find_workspace(state.workspace).root)
         if state.redirect is not None:
             err.file = state.redirect.stderr
-    show_operator_warnings(state.redirect.stderr if state.redirect is not None else sys.stderr)
-    if ctx.invoked_subcommand in FLOW_COMMANDS:
-        ctx.with_resource(prefect_api())
+    stderr = state.redirect.stderr if state.redirect is not None else sys.stderr
+    show_operator_warnings(stderr)
+    command = ctx.invoked_subcommand
+    if command in FLOW_COMMANDS or command == "serve":
+        recorded = None if command == "demo" else find_workspace(state.workspace).root
+        ctx.with_resource(prefect_api(recorded, stderr, start=command != "serve"))
 
 
 def workspace() -> Workspace:
