@@ -20,6 +20,11 @@ Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
   (default 2,000); after a first cycle over all of them, a cycle over 1, 10 and 50
   of them (``--scaling-models``) with two worker threads and with two Dask
   workers, each over new batches of ``--scaling-rows`` rows;
+- ``sizes``: cold and warm cycles by size (``--sizes``, default 50x600,20x10000,3x100000:
+  models × rows per batch) against bare Evidently and the exact-test floor, a cold
+  one-model cycle, the growth over ``--growth`` models (default 1,10,50,200) of
+  ``--growth-rows`` rows, and the fan-out on threads and Dask
+  (``benchmarks/cycle_sizes.py``; its own workspaces and Prefect home);
 - ``policy``: the drift policy on fitted models — false tickets, detection delay, the
   label-free estimate's accuracy, Evidently's default flag and the effect-floor
   sweep (``benchmarks/policy.py``, which runs it alone too; ``--cycles`` no-drift
@@ -36,6 +41,7 @@ machine; training is not measured).
     python benchmarks/monitor_cycle.py [--models 20] [--rows 10000] [--cycles 200] [--json]
     python benchmarks/monitor_cycle.py --only policy [--cycles 200] [--trials 8] [--json]
     python benchmarks/monitor_cycle.py --only dask,scaling [--scaling-rows 2000] [--scaling-models 1,10,50]
+    python benchmarks/monitor_cycle.py --only sizes [--sizes 2x600] [--growth 1,2] [--json]
 """
 
 from __future__ import annotations
@@ -47,156 +53,26 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SEED = 11
-N_NUMERICAL, N_CATEGORICAL = 15, 5
-PARTS = ("cycle", "dask", "scaling", "policy")
+import cycle_sizes  # noqa: E402
+from cycle_workspace import (  # noqa: E402
+    N_CATEGORICAL,
+    N_NUMERICAL,
+    SEED,
+    Days,
+    build_workspace,
+    drop_batches,
+    measured_cycle,
+    peak_rss_mb,
+    timed_cycle,
+)
+
+PARTS = ("cycle", "dask", "scaling", "sizes", "policy")
 DEFAULT_PARTS = ("cycle", "policy")
-FIRST_DAY = date(2024, 7, 1)
-
-
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Max RSS of this process, or (``RUSAGE_CHILDREN``) of its largest ended child."""
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
-def labelled_frame(rows: int, seed: int, start: str):
-    """A wide frame with id, timestamp and a logistic target of a few columns."""
-    import pandas as pd
-
-    from zenops.app.demo.datagen import wide_frame
-
-    frame = wide_frame(rows, N_NUMERICAL, N_CATEGORICAL, seed=seed)
-    rng = np.random.default_rng(seed)
-    z = (frame["num_00"] - frame["num_00"].mean()) / frame["num_00"].std()
-    z += 0.8 * (frame["cat_00"] == "A") - 0.5 * (frame["num_04"] > frame["num_04"].median())
-    frame["target"] = (rng.random(rows) < 1 / (1 + np.exp(-z))).astype(int)
-    frame.insert(0, "ts", pd.Timestamp(start) + pd.to_timedelta(np.arange(rows) % 86_400, unit="s"))
-    frame.insert(0, "id", [f"{start}-{seed}-{i}" for i in range(rows)])
-    return frame
-
-
-def build_workspace(root: Path, models: int, rows: int) -> Any:
-    """A workspace of ``models`` trained wide models."""
-    from flows.train import train_model
-    from zenops.app.demo.datagen import wide_columns
-    from zenops.app.init import init_workspace
-    from zenops.workspace import Workspace
-
-    numerical, categorical = wide_columns(N_NUMERICAL, N_CATEGORICAL)
-    config = yaml.safe_load(
-        (Path(__file__).resolve().parents[1] / "zenops/templates/zenops.yaml").read_text()
-    )
-    config["models"] = [
-        {
-            "name": f"wide-{i:02d}",
-            "task": "classification",
-            "target": "target",
-            "id_column": "id",
-            "timestamp_column": "ts",
-            "features": {"numerical": numerical, "categorical": categorical},
-            "training_data": f"data/wide-{i:02d}/train.parquet",
-            "batches": f"data/wide-{i:02d}/batches",
-            "labels": f"data/wide-{i:02d}/labels",
-            "trainer": {
-                "estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
-                "params": {"max_iter": 30, "random_state": 0},
-            },
-            "metric": "roc_auc",
-            "sla": "silver",
-        }
-        for i in range(models)
-    ]
-    root.mkdir(parents=True)
-    (root / "zenops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    workspace = Workspace(root)
-    init_workspace(workspace)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        for i, spec in enumerate(workspace.config.models):
-            path = workspace.path(spec.training_data)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            labelled_frame(rows, SEED * 1000 + i, "2024-06-01").to_parquet(path, index=False)
-            train_model(model=spec.name, workspace=str(root))
-    return workspace
-
-
-class Days:
-    """The production days of the benchmark's batches, one per cycle, in order."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def next(self) -> tuple[str, int]:
-        """The next day (``YYYY-MM-DD``) and its salt for the seeded rows."""
-        self.count += 1
-        return (FIRST_DAY + timedelta(days=self.count - 1)).isoformat(), self.count
-
-
-def drop_batches(
-    workspace: Any, rows: int, day: str, salt: int, names: list[str] | None = None
-) -> dict[str, Any]:
-    """One new batch (features only) per model (or those named); returns them for the bare runs."""
-    batches = {}
-    for i, spec in enumerate(workspace.config.models):
-        if names is not None and spec.name not in names:
-            continue
-        frame = labelled_frame(rows, SEED * 1000 + 500 + salt * 100 + i, day).drop(columns=["target"])
-        folder = workspace.path(spec.batches)
-        folder.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(folder / f"{day}.parquet", index=False)
-        batches[spec.name] = frame
-    return batches
-
-
-def set_monitoring(workspace: Any, runner: str, workers: int) -> None:
-    """Choose the cycle's runner as a user does: the ``monitoring:`` section of zenops.yaml."""
-    config = yaml.safe_load(workspace.config_path.read_text())
-    config["monitoring"] = {**(config.get("monitoring") or {}), "runner": runner, "workers": workers}
-    workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def timed_cycle(
-    workspace: Any, workers: int, runner: str = "thread", names: list[str] | None = None
-) -> float:
-    """Seconds of one cycle over every model (or those named) on ``runner`` × ``workers``."""
-    from flows.monitor import monitor_models
-
-    set_monitoring(workspace, runner, workers)
-    started = time.perf_counter()
-    result = monitor_models(
-        workspace=str(workspace.root), models=names, workspace_name=f"benchmark-{runner}-{workers}w"
-    )
-    elapsed = time.perf_counter() - started
-    assert len(result["models"]) == len(names or workspace.config.models)
-    return elapsed
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by this process, and by its ended children (Dask workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
-
-
-def measured_cycle(
-    workspace: Any, workers: int, runner: str, names: list[str] | None = None
-) -> dict[str, float]:
-    """A cycle's wall seconds, and the CPU seconds of this process and of its worker processes."""
-    own, children = cpu_seconds()
-    wall = timed_cycle(workspace, workers, runner, names)
-    own_after, children_after = cpu_seconds()
-    return {
-        "seconds": round(wall, 2),
-        "cpu_flow_process_seconds": round(own_after - own, 1),
-        "cpu_worker_processes_seconds": round(children_after - children, 1),
-    }
 
 
 def bare_evidently(workspace: Any, batches: dict[str, Any]) -> float:
@@ -332,6 +208,11 @@ def print_figures(figures: dict[str, Any], args: argparse.Namespace, policy: str
                 f"   {cycle['dask_2_workers']['seconds']:8.2f}   {cycle['dask_to_thread']:14.2f}"
                 f"   {cycle['dask_2_workers']['cpu_worker_processes_seconds']:21.0f}"
             )
+    if "sizes" in figures:
+        from cycle_sizes_report import report
+
+        print()
+        print(report(figures["sizes"]))
     if policy is not None:
         print()
         print(policy)
@@ -380,6 +261,8 @@ def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]
                 dask_part(workspace, args, days, figures)
         if "scaling" in args.only:
             scaling_part(Path(scratch) / "scaling", args, figures, log)
+        if "sizes" in args.only:
+            figures["sizes"] = cycle_sizes.run(args, Path(scratch) / "sizes", log)
     if "policy" in args.only:
         policy_benchmark = _policy_benchmark()
         options = policy_benchmark.parser().parse_args([])
@@ -403,6 +286,7 @@ def _policy_benchmark() -> Any:
 
 
 def main() -> None:
+    environment = dict(os.environ)  # the ``zenops`` processes of the sizes part get it as it was
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -421,8 +305,22 @@ def main() -> None:
     parser.add_argument(
         "--scaling-models", type=parse_sizes, default=[1, 10, 50], help="model counts of the scaling part"
     )
+    parser.add_argument(
+        "--sizes",
+        type=cycle_sizes.parse_size_list,
+        default=cycle_sizes.parse_size_list(cycle_sizes.DEFAULT_SIZES),
+        help=f"sizes part: MODELSxROWS per batch, comma-separated (default {cycle_sizes.DEFAULT_SIZES})",
+    )
+    parser.add_argument(
+        "--growth",
+        type=parse_sizes,
+        default=parse_sizes(cycle_sizes.DEFAULT_GROWTH),
+        help=f"sizes part: model counts of the linear-growth cycles (default {cycle_sizes.DEFAULT_GROWTH})",
+    )
+    parser.add_argument("--growth-rows", type=int, default=600, help="sizes part: rows per growth batch")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
+    args.child_environment = environment
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     from zenops.kernel.offline import stay_offline
