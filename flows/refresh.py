@@ -134,7 +134,13 @@ TASKS = SimpleNamespace(
 
 def refresh_ports(workspace: Workspace) -> RefreshPorts:
     """The refresh's ports, bound to the workspace's adapters (built once per workspace)."""
-    return RefreshPorts(workspace, workspace.registry(), workspace.data_store(), workspace.ticket_store())
+    return RefreshPorts(
+        workspace,
+        workspace.registry(),
+        workspace.data_store(),
+        workspace.ticket_store(),
+        workspace.estimator_factory(),
+    )
 
 
 def _runner(model: str, wait_seconds: float | None) -> Runner:

@@ -18,6 +18,7 @@ from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from tests.faults import crash_at
 from tests.unit.training_world import MODEL, arrive, ports, workspace
 from zenops.kernel.errors import NotFoundError, ZenopsError
+from zenops.services.champion_profile import SHA_TAG
 from zenops.services.refresh import steps
 from zenops.services.refresh.context import RefreshPorts, Runner
 from zenops.services.refresh.rollback import rollback
@@ -68,6 +69,8 @@ def test_a_challenger_that_wins_is_promoted_with_aliases_audit_and_ticket(world:
     assert ticket.status == "done" and ticket.outcome.startswith("promoted version 2 over 1")
     assert ticket.idempotency_key == f"{MODEL}/refresh/manual"
     assert ticket.evidence[-1]["event"] == "promoted" and ticket.evidence[-1]["audit_run"] == audit_run
+    # The new champion's profile is built on the refresh's own registry, not the workspace's.
+    assert world.registry.version_tags(MODEL, "2")[SHA_TAG]
 
     rolled = rollback(world, MODEL)
     assert world.registry.aliases(MODEL) == {CHAMPION: "1", PREVIOUS_CHAMPION: "2"}

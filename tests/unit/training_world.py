@@ -18,6 +18,7 @@ import pandas as pd
 from demand.repository import InMemoryTicketRepository
 from tests.fakes.data_store import FakeDataStore
 from tests.fakes.registry import FakeRegistry
+from tests.fakes.workspace import no_estimator
 from zenops.kernel import clock
 from zenops.services.refresh.context import RefreshPorts
 from zenops.workspace import Workspace
@@ -84,7 +85,7 @@ def workspace(root: Path) -> Workspace:
 def ports(ws: Workspace) -> RefreshPorts:
     """Fakes of the registry and data store, and an in-memory ticket store, over ``ws``."""
     tickets = InMemoryTicketRepository(clock=clock.now, config=ws.config)
-    return RefreshPorts(ws, FakeRegistry(), FakeDataStore(ws.root), tickets)
+    return RefreshPorts(ws, FakeRegistry(), FakeDataStore(ws.root), tickets, no_estimator)
 
 
 def arrive(ws: Workspace, days: int = 6, per_day: int = 120, flipped: bool = True) -> None:

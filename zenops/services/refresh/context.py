@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from zenops.ports import TicketRepository
+from zenops.ports import DataStore, EstimatorFactory, ModelRegistry, TicketRepository
 from zenops.services.train.steps import TrainPorts
 
-__all__ = ["RefreshPorts", "Runner"]
+__all__ = ["ProfileStores", "RefreshPorts", "Runner"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,31 @@ class RefreshPorts(TrainPorts):
     """
 
     tickets: TicketRepository
+    #: Fits the label-free estimator of a new champion's profile (NannyML in the wiring).
+    estimators: EstimatorFactory
+
+    def profile_stores(self) -> ProfileStores:
+        """What a champion profile is built from: these ports, not the workspace's own adapters."""
+        return ProfileStores(self.workspace.root, self.registry, self.data, self.estimators)
+
+
+@dataclass(frozen=True)
+class ProfileStores:
+    """The ports a refresh holds, in the shape a champion profile is built and read with."""
+
+    root: Path
+    registry_port: ModelRegistry
+    data_port: DataStore
+    estimators: EstimatorFactory
+
+    def registry(self) -> ModelRegistry:
+        return self.registry_port
+
+    def data_store(self) -> DataStore:
+        return self.data_port
+
+    def estimator_factory(self) -> EstimatorFactory:
+        return self.estimators
 
 
 @dataclass

@@ -48,7 +48,7 @@ def rollback(ports: RefreshPorts, model: str, actor: str = ROLLBACK_ACTOR) -> di
         if audit is not None:
             undo_audit(registry, model, audit)
         raise
-    profile_champion(ports.workspace, ports.workspace.config.model(model), move.champion_to)
+    profile_champion(ports.profile_stores(), ports.workspace.config.model(model), move.champion_to)
     return {
         "model": model,
         "champion_version": move.champion_to,

@@ -188,7 +188,7 @@ def _promote(
         undo_promotion(ports.registry, spec.name, before, audit)
         raise
     # Outside the promotion: a profile that cannot be built now is built by the next cycle.
-    s.profile_champion(ports.workspace, spec, trial.logged.version)
+    s.profile_champion(ports.profile_stores(), spec, trial.logged.version)
 
 
 def _hand_back(
