@@ -68,6 +68,8 @@ class ModelState:
     last_labels: str | None = None
     drift_streak: int = 0
     last_verdict: str | None = None
+    #: When (the cycle's clock) the last batch whose Evidently reports were kept was recorded.
+    last_report: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ def test_a_cycle_with_labels_and_no_report_to_keep_imports_neither_evidently_nor
 ) -> None:
     """A fresh interpreter, as a deployment runs a cycle: the second stable day, its labels in."""
     spec = trained.config.model(MODEL)
+    # Both cycles on one day: the weekly report cadence keeps nothing on the second.
+    monkeypatch.setenv("ZENOPS_NOW", "2024-07-03T06:00:00+00:00")
     stream = production_stream(MODEL, days=2, rows_per_day=300, seed=5, schedule=DriftSchedule.stable(0))
     write_stream(stream[:1], trained.path(spec.batches), trained.path(spec.labels))
     monitor_models(workspace=str(trained.root), models=[MODEL])  # the first verdict keeps its report

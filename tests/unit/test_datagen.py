@@ -371,3 +371,12 @@ def test_within_and_beyond_move_their_documented_columns(name: str, moved: set, 
             assert p_value(frame, column) < 1e-6, (kind, column)
         for column in kept:
             assert p_value(frame, column) > 1e-3, (kind, column)
+
+
+def test_write_stream_since_a_day_writes_only_that_day_onwards(tmp_path) -> None:
+    batches = production_stream("demand-forecast", 5, 20, seed=2)  # labels 3 days late
+    day = date(2024, 7, 4)
+    files = write_stream(batches, tmp_path / "b", tmp_path / "l", through=day, since=day)
+    assert [p.name for p in files.batches] == ["2024-07-04.csv"]
+    assert [p.name for p in files.labels] == ["2024-07-04.csv"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["2024-07-04.csv"]

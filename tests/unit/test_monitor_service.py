@@ -237,3 +237,22 @@ def test_a_held_lease_leaves_the_model_to_its_holder(ws: FakeWorkspace) -> None:
         summary = cycle(ws)
     assert summary["batches"] == [] and "another cycle is monitoring" in summary["reasons"][0]
     assert ws.monitor_state().get(MODEL).last_batch is None and monitoring_runs(ws) == []
+
+
+def test_the_first_batch_of_each_week_keeps_its_report_while_the_verdict_holds(ws: FakeWorkspace) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from zenops.kernel import clock
+
+    kept = []
+    for day in range(9):  # Monday July 1st to Tuesday July 9th 2024, all quiet
+        drop(ws, f"2024-07-{day + 1:02d}.csv", rows(300, seed=10 + day, start=300 * day))
+        with clock.pinned(datetime(2024, 7, 1, 6, tzinfo=UTC) + timedelta(days=day)):
+            summary = cycle(ws)
+        assert summary["verdict"] == "ok", summary["reasons"]
+        (run,) = [r for r in monitoring_runs(ws) if r.run_id == summary["run_id"]]
+        kept.append("evidently/report.html" in run.artifacts)
+
+    # The first batch (on_change), then the first of the next ISO week (Monday July 8th).
+    assert kept == [True, False, False, False, False, False, False, True, False]
+    assert ws.monitor_state().get(MODEL).last_report == datetime(2024, 7, 8, 6, tzinfo=UTC)

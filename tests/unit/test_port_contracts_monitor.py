@@ -53,7 +53,9 @@ def test_a_model_never_seen_has_no_watermark(state: MonitorState) -> None:
 
 
 def test_advancing_stores_the_watermark_with_its_files_and_labels_at_once(state: MonitorState) -> None:
-    watermark = ModelState("m", "2024-07-01.csv", "2024-07-01.csv", drift_streak=2, last_verdict="warn")
+    watermark = ModelState(
+        "m", "2024-07-01.csv", "2024-07-01.csv", drift_streak=2, last_verdict="warn", last_report=ARRIVED
+    )
     read = FileRecord("labels", "2024-07-01.csv", "abc", "read", rows=2)
     ignored = FileRecord("batches", "notes.txt", None, "ignored", note="not read")
     state.advance(watermark, Changes(files=[read, ignored], labels=[label("a"), label("b", MATCHED, "b1")]))
@@ -140,6 +142,27 @@ def test_a_database_made_before_the_scored_index_gets_it_and_its_indexes_on_open
     assert store.has_scored("m") is False
     store.advance(ModelState("m", "2024-07-02.csv"), Changes(scored=[ScoredBatch("2024-07-02", ("a",))]))
     assert store.scored("m", ["a"]) == {"a": "2024-07-02"}
+
+
+def test_a_database_made_before_the_report_cadence_gets_its_column_on_opening(tmp_path: Path) -> None:
+    from sqlalchemy import inspect, text
+
+    from zenops.adapters.monitor_state import MonitorStateStore
+
+    url = f"sqlite:///{tmp_path / 'zenops.db'}"
+    before = MonitorStateStore(url)
+    before.advance(ModelState("m", "2024-07-01.csv", last_verdict="ok"))
+    with before.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE monitor_state DROP COLUMN last_report"))
+    before.engine.dispose()
+    assert "last_report" not in {c["name"] for c in inspect(before.engine).get_columns("monitor_state")}
+
+    store = MonitorStateStore(url)
+    MonitorStateStore(url)  # opening it again changes nothing
+
+    assert store.get("m") == ModelState("m", "2024-07-01.csv", last_verdict="ok")
+    store.advance(ModelState("m", "2024-07-02.csv", last_verdict="ok", last_report=ARRIVED))
+    assert store.get("m").last_report == ARRIVED and store.all()[0].last_report == ARRIVED
 
 
 def test_a_lease_is_held_by_one_holder_at_a_time(state: MonitorState) -> None:

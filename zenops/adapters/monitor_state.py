@@ -18,8 +18,9 @@ re-reads its label files) instead of skipping it.
   own ids, not by reading every scored batch kept.
 
 The schema is brought up to date when the store is opened: ``create_all`` makes the
-missing tables (with their indexes) and leaves the others as they are, and an index
-added to a table that existed before it is made then (``CREATE INDEX IF NOT EXISTS``,
+missing tables (with their indexes) and leaves the others as they are, a column added
+to a table that existed before it (``monitor_state.last_report``) is added then, and an
+index added to a table that existed before it is made then (``CREATE INDEX IF NOT EXISTS``,
 so two processes opening one database at once both succeed). A database made before
 ``scored_ids`` gets it on first use, and monitoring fills it once from the scored rows
 kept on disk (:mod:`zenops.services.monitor.files`); ``ix_label_rows_status`` finds
@@ -44,6 +45,7 @@ from sqlalchemy import (
     exists,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -74,6 +76,7 @@ state_table = Table(
     Column("drift_streak", Integer, nullable=False, default=0),
     Column("last_verdict", String(32)),
     Column("updated", DateTime(timezone=True)),
+    Column("last_report", DateTime(timezone=True)),
 )
 
 files_table = Table(
@@ -126,6 +129,7 @@ class MonitorStateStore:
         try:
             self.engine = engine if engine is not None else make_engine(url)
             metadata.create_all(self.engine)
+            _add_columns(self.engine)
             _add_indexes(self.engine)
         except SQLAlchemyError as error:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
@@ -145,7 +149,7 @@ class MonitorStateStore:
             raise StoreError(f"monitor state {self._where()}: {str(error).splitlines()[0]}") from None
         if row is None:
             return ModelState(model)
-        return ModelState(model, row.last_batch, row.last_labels, row.drift_streak or 0, row.last_verdict)
+        return _state(row)
 
     def files(self, model: str) -> dict[tuple[str, str], FileRecord]:
         """Every file handled for ``model``, by (folder, name)."""
@@ -214,6 +218,7 @@ class MonitorStateStore:
             "last_labels": state.last_labels,
             "drift_streak": state.drift_streak,
             "last_verdict": state.last_verdict,
+            "last_report": state.last_report,
             "updated": datetime.now(UTC),
         }
         try:
@@ -234,10 +239,31 @@ class MonitorStateStore:
         """Where monitoring of every model stands, by model name."""
         query = select(state_table).order_by(state_table.c.model)
         rows = self._read(lambda c: c.execute(query).all())
-        return [
-            ModelState(r.model, r.last_batch, r.last_labels, r.drift_streak or 0, r.last_verdict)
-            for r in rows
-        ]
+        return [_state(r) for r in rows]
+
+
+def _state(row) -> ModelState:
+    last_report = _aware(row.last_report) if row.last_report is not None else None
+    return ModelState(
+        row.model, row.last_batch, row.last_labels, row.drift_streak or 0, row.last_verdict, last_report
+    )
+
+
+def _add_columns(engine: Engine) -> None:
+    """Add the columns of tables that existed before the columns were added (all nullable)."""
+    for table in metadata.sorted_tables:
+        with engine.connect().execution_options(zenops_write=False) as connection:
+            have = {c["name"] for c in inspect(connection).get_columns(table.name)}
+        for column in (c for c in table.columns if c.name not in have):
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            except SQLAlchemyError:
+                # Another process opening the same database added it first.
+                with engine.connect().execution_options(zenops_write=False) as connection:
+                    if column.name not in {c["name"] for c in inspect(connection).get_columns(table.name)}:
+                        raise
 
 
 def _add_indexes(engine: Engine) -> None:

@@ -230,6 +230,7 @@ def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[di
                     workspace.path(spec.labels),
                     through=day,
                     label_name=label_file,
+                    since=day,  # the days before are written already
                 )
                 if (spec.name, index) == MALFORMED[:2]:
                     path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"

@@ -42,6 +42,10 @@ class MonitoringSettings(_Strict):
       those batches run Evidently; every verdict comes from the exact tests, whose
       figures are always kept as the run's snapshot, and ``zenops report`` builds any
       other batch's reports later.
+    - ``report_cadence``: also keep the reports of the first batch of each UTC day
+      (``daily``) or ISO week (``weekly``, the default) since the last kept report, so a
+      model whose verdict does not change still has a recent report; ``none`` keeps only
+      what ``html_reports`` keeps. With ``html_reports: never`` nothing is kept.
     - ``runner``: how the models of a cycle run at once: ``thread`` (default, threads
       of the flow's process), ``process`` (a pool of ``workers`` processes on this
       machine) or ``dask`` (through ``prefect-dask``: a local cluster of ``workers``
@@ -56,6 +60,7 @@ class MonitoringSettings(_Strict):
 
     workers: int = Field(2, ge=1, le=64)
     html_reports: Literal["always", "on_alert", "on_change", "never"] = "on_change"
+    report_cadence: Literal["none", "daily", "weekly"] = "weekly"
     runner: Literal["thread", "process", "dask"] = "thread"
     dask_address: str | None = None
     retries: int = Field(2, ge=0, le=10)

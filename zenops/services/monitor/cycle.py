@@ -11,8 +11,9 @@ taken in, in one transaction.
 
 The verdict comes from the exact engine (``workspace.drift_engine()``: the tests in
 scipy) on every batch; Evidently's reports are built only for a batch whose report is
-kept (``monitoring.html_reports``, and every batch that opens a ticket), from the same
-frames, and any other batch's report can be built later by ``zenops report``.
+kept (``monitoring.html_reports`` and ``report_cadence``, and every batch that opens a
+ticket), from the same frames, and any other batch's report can be built later by
+``zenops report``.
 
 The steps take the workspace's ports (:mod:`zenops.services.monitor.wiring`): the
 registry, the data store, the monitoring state with its leases, the tickets, the event
@@ -30,11 +31,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from drift.labels import TABLE_SUFFIXES, LabelFile
 from drift.measurement import DriftEngine, DriftMeasurement
+from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
 from zenops.ports import Changes, LeaseTaken, ModelState, MonitorState
@@ -188,13 +191,16 @@ class ModelCycle:
         intake = take_in(workspace, spec, champion.classes, self.states.files(spec.name), self.digests)
         reports = [self.report(name, [message]) for name, message in intake.problems]
         step = process_batch(workspace, spec, champion, batch, intake.labels, state, self.engine, self.states)
-        self.record(step, state)
+        now = clock.now()
+        kept = self.record(step, state, now)
         outcome = step.outcome
         try:
             self.ticket(outcome)
             reports += [self.ticket(o) for o in expired_outcomes(spec, champion, step.matching)]
             used = step.matching is not None
             state = next_state(state, outcome, batch, intake.labels if used else [])
+            if kept:
+                state = replace(state, last_report=now)
             changes = Changes(
                 files=intake.records + (intake.label_records if used else []),
                 labels=step.matching.rows if step.matching is not None else [],
@@ -206,15 +212,27 @@ class ModelCycle:
             raise
         return [*reports, outcome], state
 
-    def record(self, step: Step, state: ModelState) -> None:
-        """The batch's monitoring run, with Evidently's reports when the policy keeps them."""
+    def record(self, step: Step, state: ModelState, now: datetime) -> bool:
+        """The batch's monitoring run, with Evidently's reports when the policy keeps them.
+
+        Returns whether the reports were kept (the cadence counts from that batch).
+        """
         outcome = step.outcome
-        policy = self.workspace.config.monitoring.html_reports
+        settings = self.workspace.config.monitoring
         keep = step.measurement is not None and (
-            wants_html(policy, outcome, state.last_verdict) or would_open(self.workspace, self.spec, outcome)
+            wants_html(
+                settings.html_reports,
+                outcome,
+                state.last_verdict,
+                settings.report_cadence,
+                state.last_report,
+                now,
+            )
+            or would_open(self.workspace, self.spec, outcome)
         )
         report = self.kept_report(step) if keep else None
         record_batch(self.workspace, self.spec, outcome, step.measurement, report=report)
+        return report is not None
 
     def kept_report(self, step: Step) -> DriftMeasurement | None:
         """Evidently's drift, summary and (with labels) quality reports of the batch.

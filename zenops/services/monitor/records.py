@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,24 @@ def problem_outcome(
     )
 
 
-def wants_html(policy: str, outcome: BatchOutcome, previous_verdict: str | None) -> bool:
-    """Whether this batch's HTML report is stored (see ``monitoring.html_reports``)."""
+def wants_html(
+    policy: str,
+    outcome: BatchOutcome,
+    previous_verdict: str | None,
+    cadence: str = "none",
+    last_report: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether this batch's HTML report is stored (see ``monitoring.html_reports``).
+
+    Besides the policy, ``cadence`` (``monitoring.report_cadence``) keeps the first batch
+    recorded in each UTC day or ISO week since ``last_report`` (when the last kept
+    report was recorded); ``now`` is when this batch is recorded. ``never`` keeps none.
+    """
+    if policy == "never":
+        return False
+    if now is not None and cadence != "none" and _new_period(cadence, last_report, now):
+        return True
     if policy == "always":
         return True
     if policy == "on_alert":
@@ -117,6 +134,16 @@ def wants_html(policy: str, outcome: BatchOutcome, previous_verdict: str | None)
     if policy == "on_change":
         return previous_verdict is None or previous_verdict != outcome.verdict or outcome.ticket_created
     return False
+
+
+def _new_period(cadence: str, last: datetime | None, now: datetime) -> bool:
+    """Whether ``now`` falls in another day (or ISO week) than ``last``, both read in UTC."""
+    if last is None:
+        return True
+    then, this = last.astimezone(UTC), now.astimezone(UTC)
+    if cadence == "daily":
+        return this.date() != then.date()
+    return this.isocalendar()[:2] != then.isocalendar()[:2]
 
 
 def record_batch(

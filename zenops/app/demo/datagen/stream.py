@@ -146,6 +146,7 @@ def write_stream(
     fmt: str = "csv",
     through: date | None = None,
     label_name: Callable[[date], str] | None = None,
+    since: date | None = None,
 ) -> StreamFiles:
     """Write each batch as ``batches_dir/YYYY-MM-DD.<fmt>`` and its labels to ``labels_dir``.
 
@@ -153,8 +154,9 @@ def write_stream(
     so a replay that copies everything up to "today" sees exactly what would have
     arrived by then. They are named ``YYYY-MM-DD.<fmt>`` by that day, or
     ``label_name(day).<fmt>`` (monitoring joins labels by id, whatever the names).
-    With ``through``, only files of days on or before it are written. Existing files
-    of the same name are replaced; folders are created.
+    With ``through``, only files of days on or before it are written; with ``since``,
+    only those of days on or after it (a replay day by day writes each file once).
+    Existing files of the same name are replaced; folders are created.
     """
     if fmt not in ("csv", "parquet"):
         raise UsageError(f"fmt must be 'csv' or 'parquet', not '{fmt}'")
@@ -163,12 +165,16 @@ def write_stream(
     labels_dir.mkdir(parents=True, exist_ok=True)
     batch_paths: list[Path] = []
     arriving: dict[date, list[pd.DataFrame]] = {}
+
+    def wanted(day: date) -> bool:
+        return (through is None or day <= through) and (since is None or day >= since)
+
     for batch in sorted(batches, key=lambda b: b.day):
-        if through is None or batch.day <= through:
+        if wanted(batch.day):
             path = batches_dir / f"{batch.day.isoformat()}.{fmt}"
             write_frame(batch.features, path)
             batch_paths.append(path)
-        if through is None or batch.labels_arrive <= through:
+        if wanted(batch.labels_arrive):
             arriving.setdefault(batch.labels_arrive, []).append(batch.labels)
     label_paths = []
     for day in sorted(arriving):
