@@ -113,9 +113,9 @@ def wants_html(
     policy: str,
     outcome: BatchOutcome,
     previous_verdict: str | None,
-    cadence: str = "none",
-    last_report: datetime | None = None,
-    now: datetime | None = None,
+    cadence: str,
+    last_report: datetime | None,
+    now: datetime,
 ) -> bool:
     """Whether this batch's HTML report is stored (see ``monitoring.html_reports``).
 
@@ -125,7 +125,7 @@ def wants_html(
     """
     if policy == "never":
         return False
-    if now is not None and cadence != "none" and _new_period(cadence, last_report, now):
+    if cadence != "none" and _new_period(cadence, last_report, now):
         return True
     if policy == "always":
         return True
