@@ -6,7 +6,9 @@ models, each trained once on :func:`training_rows` rows (not measured), and runs
 over new batches (one per model, ROWS rows):
 
 - a first cycle of the ``monitor-models`` flow in this process: it loads the
-  champions (timed, not judged; without HTML reports, ``html_reports: never``);
+  champions and, on the workspace's defaults, keeps each model's first report of the
+  week (``monitoring.report_cadence``), so it runs Evidently for every model (timed,
+  not judged);
 - **warm**: a second cycle in this process, on the workspace's default runner (a
   long-lived process: ``zenops serve``, the demo);
 - **bare**: Evidently's ``DataDriftPreset`` on the warm cycle's batches against each
@@ -20,7 +22,9 @@ over new batches (one per model, ROWS rows):
 
 Then: cold cycles of a one-model workspace of 600-row batches; the growth of the warm
 and cold cycle over ``--growth`` models (default 1,10,50,200) of one workspace with
-``--growth-rows`` rows (a least-squares slope per model and its R²); and the fan-out of
+``--growth-rows`` rows (a least-squares slope per model and its R²; its first cycle keeps
+no report and the workspace no report cadence, which leaves the same steady state
+without 200 first reports); and the fan-out of
 the warm cycle of the size with the most models on 1 and 2 threads and 2 Dask workers.
 """
 
@@ -128,19 +132,31 @@ def check_cycle(result: dict[str, Any], names: list[str], rows: int) -> None:
 
 
 def first_cycle(workspace: Any, rows: int) -> dict[str, Any]:
-    """The cycle that loads every champion, without HTML reports (``html_reports: never``).
+    """The cycle that loads every champion and keeps each model's first report of the week.
 
-    Not a figure of the goals: it only brings the process and the workspace to the
-    steady state; the HTML of the first verdicts would cost seconds per model.
+    Not a figure of the goals: it brings the process and the workspace to the steady
+    state a schedule runs in, where this week's reports are kept already, so a later
+    cycle builds an Evidently report only for a verdict that changes.
     """
-    original = workspace.config_path.read_text()
-    config = yaml.safe_load(original)
-    config["monitoring"] = {**(config.get("monitoring") or {}), "html_reports": "never"}
+    return warm_cycle(workspace, rows)
+
+
+def first_cycle_without_reports(workspace: Any, rows: int) -> dict[str, Any]:
+    """A first cycle that keeps no report (``html_reports: never``), then no report cadence.
+
+    For the growth part: its steady state is the same as on the defaults (a report only
+    for a verdict that changes) without a first cycle of 200 Evidently reports; the
+    workspace keeps ``report_cadence: none`` afterwards, so a week's first cycle keeps none.
+    """
+    config = yaml.safe_load(workspace.config_path.read_text())
+    monitoring = config.get("monitoring") or {}
+    config["monitoring"] = {**monitoring, "html_reports": "never", "report_cadence": "none"}
     workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     try:
         return warm_cycle(workspace, rows)
     finally:
-        workspace.config_path.write_text(original)
+        config["monitoring"] = {**monitoring, "report_cadence": "none"}
+        workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def warm_cycle(workspace: Any, rows: int, names: list[str] | None = None) -> dict[str, Any]:
@@ -346,7 +362,7 @@ def growth(ctx: Context, counts: list[int], rows: int) -> dict[str, Any]:
     }
     days = Days()
     drop_batches(workspace, rows, *days.next())
-    figures["first_cycle"] = first_cycle(workspace, rows)
+    figures["first_cycle"] = first_cycle_without_reports(workspace, rows)
     names = [spec.name for spec in workspace.config.models]
     figures["points"] = []
     for count in counts:
