@@ -22,7 +22,10 @@
    - a server still starting is waited for up to :data:`STARTUP_SECONDS`: on a busy
      machine a start on a fresh database takes a minute, and one queued behind
      another's set-up longer; a server that is killed while it migrates only leaves
-     the work to the next one.
+     the work to the next one;
+   - a request that its SQLite database turns away as locked (a 503) is run again
+     within milliseconds (:mod:`zenops.app.locked_retry`), where Prefect's client
+     would wait two seconds before trying again.
 
 While the command runs, every thread of it and every process it starts talks to the
 chosen API: ``PREFECT_API_URL`` is set in the environment, in Prefect's settings and
@@ -48,6 +51,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from zenops.app.locked_retry import RetryLocked
 from zenops.app.server_record import ServerRecord, process_alive, read_record, record_path, remove_record
 from zenops.kernel.errors import StoreError
 
@@ -172,6 +176,8 @@ def create_app() -> Any:
 
     The factory uvicorn runs in a temporary server's process: the lock is taken when
     the application starts up and released once it serves, or when its start fails.
+    A request refused because SQLite is locked is run again at once
+    (:mod:`zenops.app.locked_retry`).
     """
     from prefect.server.api.server import create_app as prefect_app
 
@@ -192,7 +198,7 @@ def create_app() -> Any:
                 _release_setup_lock(held)
 
     app.router.lifespan_context = one_setup_at_a_time
-    return app
+    return RetryLocked(app)
 
 
 def _start(home: Path) -> tuple[subprocess.Popen, str]:
@@ -233,21 +239,27 @@ def _start(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _wait_healthy(process: subprocess.Popen, api: str, home: Path) -> None:
+    """Poll ``/health`` until the server answers; one client for every poll.
+
+    The server is plain HTTP on loopback: the client skips TLS set-up, which ``httpx.get``
+    would redo (loading the CA bundle) on every poll, taking CPU the starting server needs.
+    """
     import httpx
 
     deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StoreError(
-                f"temporary Prefect server exited with code {process.returncode} while starting "
-                f"(details: {home / LOG_FILE})"
-            )
-        try:
-            if httpx.get(f"{api}/health", timeout=2, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+    with httpx.Client(timeout=2, trust_env=False, verify=False) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StoreError(
+                    f"temporary Prefect server exited with code {process.returncode} while starting "
+                    f"(details: {home / LOG_FILE})"
+                )
+            try:
+                if client.get(f"{api}/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
     raise StoreError(
         f"temporary Prefect server did not answer within {STARTUP_SECONDS:g} s at {api} "
         f"(details: {home / LOG_FILE})"
