@@ -34,8 +34,9 @@ The runner is chosen as a user chooses it, by the ``monitoring:`` section of the
 workspace's ``zenops.yaml``. A Dask local cluster lives for one cycle, so each
 Dask cycle includes starting its worker processes, their imports and loading the
 champions; the thread runner keeps the champions in memory between cycles.
-Without ``PREFECT_API_URL`` it runs its own temporary Prefect server (its start
-is not timed). Models are trained with one OpenMP thread (faster on a busy
+Without ``PREFECT_API_URL`` it runs its own Prefect server as ``zenops server``
+starts one (all of Prefect's services, SQLite in a temporary folder; its start is
+not timed). Models are trained with one OpenMP thread (faster on a busy
 machine; training is not measured).
 
     python benchmarks/monitor_cycle.py [--models 20] [--rows 10000] [--cycles 200] [--json]
@@ -47,12 +48,15 @@ machine; training is not measured).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +289,29 @@ def _policy_benchmark() -> Any:
     return module
 
 
+@contextlib.contextmanager
+def prefect_server(folder: Path) -> Iterator[str]:
+    """A Prefect server as ``zenops server`` starts it (all its services, SQLite in ``folder``).
+
+    This process, its threads and the processes it starts talk to it while it runs.
+    """
+    from types import SimpleNamespace
+
+    from zenops.app.servers import start_prefect, wait_healthy
+    from zenops.app.temporary_server import pointed_at
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start_prefect(SimpleNamespace(root=folder), port=port)
+    try:
+        wait_healthy(server)
+        with pointed_at(f"{server.url}/api"):
+            yield f"{server.url}/api"
+    finally:
+        server.stop()
+
+
 def main() -> None:
     environment = dict(os.environ)  # the ``zenops`` processes of the sizes part get it as it was
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -334,9 +361,7 @@ def main() -> None:
     if os.environ.get("PREFECT_API_URL") or set(args.only) == {"policy"}:  # the policy needs no server
         figures, policy = run(args, log)
     else:  # Dask workers report to the same API as the flow: a server, not the in-process one
-        from prefect.testing.utilities import prefect_test_harness
-
-        with prefect_test_harness(server_startup_timeout=90):
+        with tempfile.TemporaryDirectory(prefix="zenops-bench-") as folder, prefect_server(Path(folder)):
             figures, policy = run(args, log)
     if args.json:
         print(json.dumps(figures, indent=2, default=str))

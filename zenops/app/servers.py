@@ -2,9 +2,10 @@
 
 ``zenops server`` starts both as child processes and stops them together:
 
-- the Prefect server (``prefect server start``) keeps its database in the
-  workspace's ``.zenops/prefect`` folder, serves the UI, and runs the services
-  that schedule deployments and fire event triggers;
+- the Prefect server (Prefect's application as ``prefect server start`` serves it,
+  :mod:`zenops.app.prefect_server`) keeps its database in the workspace's
+  ``.zenops/prefect`` folder, serves the UI, and runs the services that schedule
+  deployments and fire event triggers;
 - the MLflow tracking server (``mlflow server``) serves the workspace's own
   tracking store (``stores.tracking_uri``, SQLite by default) and artifact root,
   so the runs logged before keep their history.
@@ -167,7 +168,7 @@ def start_prefect(workspace: Workspace, host: str = HOST, port: int = PREFECT_PO
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         }
     )
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "zenops.app.prefect_server", "--host", host, "--port", str(port)]
     log = workspace.root / STATE_DIR / "logs" / "prefect-server.log"
     process = _launch("prefect", argv, env, workspace.root, log)
     return Server("prefect", url, f"{url}/api/health", process, log)

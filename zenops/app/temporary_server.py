@@ -272,7 +272,7 @@ def _temporary_server() -> Iterator[str]:
     process, api = _start(home)
     try:
         _wait_healthy(process, api, home)
-        with _pointed_at(api):
+        with pointed_at(api):
             yield api
     finally:
         _stop(process)
@@ -282,7 +282,7 @@ def _temporary_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _pointed_at(api: str) -> Iterator[None]:
+def pointed_at(api: str) -> Iterator[None]:
     """Every thread of this process, and every process it starts, talks to ``api``."""
     import prefect.context
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -321,7 +321,7 @@ def prefect_api(
         return
     recorded = recorded_api(workspace, stream or sys.stderr, start) if workspace is not None else None
     if recorded:
-        with _pointed_at(recorded):
+        with pointed_at(recorded):
             yield recorded
     elif start:
         with _temporary_server() as api:
