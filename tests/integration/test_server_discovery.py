@@ -103,10 +103,9 @@ def saved_init(tmp_path_factory: pytest.TempPathFactory) -> SavedWorkspace:
     return SavedWorkspace(initialised(tmp_path_factory.mktemp("discovery") / "ws"))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+@contextlib.contextmanager
+def zenops_server(base: Path) -> Iterator[Running]:
     """``zenops server --no-mlflow`` over its own workspace, once it has recorded where it listens."""
-    base = tmp_path_factory.mktemp("served")
     root = initialised(base / "ws")
     port = closed_port()
     log = (base / "server.log").open("ab")
@@ -132,6 +131,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 process.kill()
                 process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    with zenops_server(tmp_path_factory.mktemp("served")) as running:
+        yield running
 
 
 def test_zenops_server_records_where_it_listens(server: Running) -> None:
@@ -245,3 +250,15 @@ def test_the_record_goes_when_zenops_server_stops(server: Running) -> None:
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=60) == 0
     assert not record_path(server.root).exists()
+
+
+def test_zenops_server_killed_with_sigkill_takes_its_prefect_server_along(tmp_path: Path) -> None:
+    import psutil
+
+    with zenops_server(tmp_path) as running:
+        children = psutil.Process(running.process.pid).children()
+        assert children, "zenops server runs its Prefect server as a child"
+        running.process.kill()
+        running.process.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [child.cmdline() for child in alive]

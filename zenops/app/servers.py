@@ -16,6 +16,8 @@ Once both answer, where they listen is written to ``.zenops/server.json``
 (:mod:`zenops.app.server_record`), which the workspace's commands read to use the
 Prefect server instead of starting one each; it is removed when the servers stop.
 A second ``zenops server`` for a workspace whose recorded one still answers is refused.
+The servers end with the command however it ends (``kill -9`` included:
+:mod:`zenops.app.child_process`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zenops.app.child_process import end_with_parent
 from zenops.app.server_record import (
     ServerRecord,
     process_alive,
@@ -142,7 +145,13 @@ def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Pat
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         return subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=end_with_parent,  # noqa: PLW1509 - only prctl runs before exec
         )
 
 

@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +49,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from zenops.app.child_process import end_with_parent
 from zenops.app.locked_retry import RetryLocked
 from zenops.app.server_record import ServerRecord, process_alive, read_record, record_path, remove_record
 from zenops.kernel.errors import StoreError
@@ -64,9 +63,7 @@ LOG_FILE = "zenops-temporary-server.log"
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    end_with_parent()
     os.setpgrp()  # a Ctrl-C in the terminal reaches the command, which stops the server
 
 
