@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 
+import uvicorn
+from prefect.server.api.server import create_app
+from prefect.settings import get_current_settings
+
+from zenops.app.locked_retry import RetryLocked
+
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-    from prefect.server.api.server import create_app
-    from prefect.settings import get_current_settings
-
-    from zenops.app.locked_retry import RetryLocked
-
     parser = argparse.ArgumentParser(prog="python -m zenops.app.prefect_server")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
