@@ -8,8 +8,9 @@ The flow is the monitor service's steps (:mod:`zenops.services.monitor.cycle`):
    model's markdown artifact. It reads and writes the stores, so it is the one step
    tried again after a store failure (``monitoring.retries``): a retry resumes at the
    watermark, so no batch is done twice;
-3. the cycle's table artifact, then the result, or a failure that names each model
-   that failed with its error (a model's failure fails its task, not the others').
+3. the cycle's table artifact and the ``fleet`` table (``zenops status``), then the
+   result, or a failure that names each model that failed with its error (a model's
+   failure fails its task, not the others').
 
 The tasks fan out on the runner ``monitoring.runner`` chooses (threads, processes or
 Dask; :mod:`flows.runners`), whether the flow runs from the command line, a deployment
@@ -23,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
@@ -33,6 +34,7 @@ from flows.runners import describe, task_runner
 from zenops.bootstrap import notify_flow_failure, notify_incident
 from zenops.kernel.errors import ZenopsError
 from zenops.services.monitor import cycle as monitoring
+from zenops.services.status import fleet_rows, workspace_status
 from zenops.workspace import Workspace
 
 
@@ -111,10 +113,21 @@ def monitor_models(
         table=monitoring.cycle_table(results, list(failed)),
         description=f"Monitoring cycle ({describe(settings)}): one row per model",
     )
+    publish_fleet(ws)
     if failed:
         errors = "; ".join(f"{name}: {message}" for name, message in failed.items())
         raise ZenopsError(f"monitoring failed for {', '.join(failed)} ({errors})")
     return {"models": results}
+
+
+def publish_fleet(workspace: Workspace) -> None:
+    """The ``fleet`` table artifact: ``zenops status`` as the Prefect UI shows it."""
+    try:
+        rows = fleet_rows(workspace_status(workspace))
+    except ZenopsError as error:  # the cycle's own results stand; the view is left out, said once
+        get_run_logger().warning("fleet view not published: %s", error)
+        return
+    create_table_artifact(key="fleet", table=rows, description="The fleet: one row per model")
 
 
 def run_cycle(workspace: Workspace, models: list[str] | None = None) -> dict:

@@ -6,6 +6,7 @@ The MLflow adapter builds these from MLflow's own objects; nothing here talks to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -23,6 +24,8 @@ class ModelVersionInfo:
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: When the version was registered (None where the registry does not say).
+    created: datetime | None = None
 
     @property
     def uri(self) -> str:
@@ -31,6 +34,16 @@ class ModelVersionInfo:
 
 def experiment_name(model: str) -> str:
     return f"zenops/{model}"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as a listing shows it: when it started, its tags and its latest metrics."""
+
+    run_id: str
+    started: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from drift.estimates import PerformanceEstimate
 from drift.labels import LabelRow
 from drift.measurement import DriftEngine
 from registry.lineage import DataVersion
-from registry.versions import ModelVersionInfo
+from registry.versions import ModelVersionInfo, RunSummary
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
 from zenops.kernel.notification import Delivery, Message, Target
@@ -205,6 +205,13 @@ class ModelRegistry(Protocol):
         """The live runs of the model carrying every one of ``tags``, oldest first, with all their tags.
 
         Empty when the model has no experiment yet (nothing is created).
+        """
+        ...
+
+    def latest_run(self, model: str, tags: dict[str, str]) -> RunSummary | None:
+        """The live run of ``model`` carrying every one of ``tags`` that started last (None: none).
+
+        Nothing is created when the model has no experiment yet.
         """
         ...
 

@@ -48,6 +48,11 @@ def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path) -
     status = zenops("status", "--json", cwd=root).json()
     loans = next(m for m in status["models"] if m["model"] == "loan-default")
     assert loans["last_verdict"] == "data_quality" and loans["open_tickets"] == [1]
+    assert loans["last_cycle"]["verdict"] == "data_quality" and loans["last_cycle"]["run_id"]
+    assert loans["champion"]["age_days"] >= 0 and loans["champion"]["since"]
+    assert loans["next_cycle"] == status["next_cycle"]
+    table = zenops("status", cwd=root)
+    assert table.code == 0 and "fleet" in table.stdout and "data_quality" in table.stdout
 
 
 def test_monitor_an_unknown_model_exits_2(zenops, initialized: Path) -> None:

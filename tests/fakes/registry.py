@@ -17,11 +17,13 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from registry.versions import CHAMPION, ModelVersionInfo
+from registry.versions import CHAMPION, ModelVersionInfo, RunSummary
+from zenops.kernel import clock
 from zenops.kernel.errors import NotFoundError, StoreError
 
 
@@ -39,6 +41,7 @@ class FakeRun:
     inputs: list[str] = field(default_factory=list)
     status: str = "RUNNING"
     deleted: bool = False
+    started: datetime = field(default_factory=clock.now)
 
 
 @dataclass
@@ -49,6 +52,7 @@ class FakeVersion:
     run_id: str
     model_uri: str
     tags: dict[str, str] = field(default_factory=dict)
+    created: datetime = field(default_factory=clock.now)
 
 
 class FakeRegistry:
@@ -99,6 +103,13 @@ class FakeRegistry:
             for run in self.runs.values()
             if run.model == model and not run.deleted and all(run.tags.get(k) == v for k, v in tags.items())
         ]
+
+    def latest_run(self, model: str, tags: dict[str, str]) -> RunSummary | None:
+        found = [self.runs[run_id] for run_id, _ in self.runs_with_tags(model, tags)]
+        if not found:
+            return None
+        run = found[-1]  # runs are kept in the order they started
+        return RunSummary(run.run_id, run.started, dict(run.tags), dict(run.metrics))
 
     def delete_run(self, run_id: str) -> None:
         self._run(run_id).deleted = True
@@ -211,6 +222,7 @@ class FakeRegistry:
             tags=dict(run.tags),
             params=dict(run.params),
             metrics=dict(run.metrics),
+            created=found.created,
         )
 
     def alias(self, model: str, alias: str) -> ModelVersionInfo | None:

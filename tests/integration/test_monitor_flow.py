@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time
 
 import pytest
 
 from flows.monitor import monitor_models
 from tests.faults import crash_at
+from tests.integration.test_plan_flow import artifacts
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
 from zenops.kernel.errors import ZenopsError
+from zenops.services.status import workspace_status
 from zenops.workspace import Workspace
 
 MODEL = "loan-default"
@@ -126,6 +129,18 @@ def test_concept_drift_opens_a_ticket_once_labels_arrive(trained: Workspace, mon
             assert summary["performance"]["kind"] == "measured"
             break
     assert opened is not None and opened <= 1 + 4, opened
+    # The fleet view shows that cycle: in `zenops status` and as the flow's `fleet` artifact.
+    (model,) = [m for m in workspace_status(trained)["models"] if m["model"] == MODEL]
+    last = model["last_cycle"]
+    assert last["verdict"] == summary["verdict"] and last["run_id"] == summary["run_id"]
+    assert last["performance"]["kind"] == "measured" and last["performance"]["baseline"] is not None
+    assert model["open_tickets"] == [summary["ticket"]]
+    state = monitor_models(workspace=str(trained.root), models=[MODEL], return_state=True)
+    (fleet,) = artifacts("fleet", state.state_details.flow_run_id)
+    rows = {row["model"]: row for row in json.loads(fleet.data)}
+    assert rows[MODEL]["verdict"] == summary["verdict"]
+    assert rows[MODEL]["open_tickets"] == f"#{summary['ticket']}"
+    assert rows[MODEL]["performance"].startswith("measured ")
 
 
 @pytest.mark.parametrize(

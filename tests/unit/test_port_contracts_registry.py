@@ -83,6 +83,7 @@ def check_versions_and_aliases(registry: ModelRegistry) -> None:
     champion = registry.alias(MODEL, CHAMPION)
     assert champion is not None and (champion.version, champion.run_id) == ("1", run_id)
     assert champion.tags["zenops.run"] == "training" and champion.params["trainer.C"] == "1.0"
+    assert champion.created is not None and champion.created.tzinfo is not None
     assert champion.params["seed"] == "0" and champion.metrics["holdout_accuracy"] == pytest.approx(0.9)
     second, _, _ = log_version(registry, frame, run_name="again")
     registry.set_alias(MODEL, CHALLENGER, second)
@@ -143,6 +144,14 @@ def check_run_records(registry: ModelRegistry, read_artifact: ReadArtifact) -> N
     registry.delete_run(first)
     assert [run for run, _ in registry.runs_with_tags(MODEL, {"zenops.run": "alias-move"})] == [second]
     assert registry.runs_tagged(MODEL, {"zenops.run": "alias-move"}) == [second]
+    assert registry.latest_run("no-experiment-yet", {"zenops.run": "monitoring"}) is None
+    assert registry.latest_run(MODEL, {"zenops.run": "no-such-kind"}) is None
+    time.sleep(0.02)
+    third = registry.record_run(MODEL, "promoted v1 -> v3", tags, {"audit.json": {"to": "3"}})
+    registry.log_run_metrics(third, {"drift_share": 0.25})
+    latest = registry.latest_run(MODEL, {"zenops.run": "alias-move"})
+    assert latest is not None and latest.run_id == third and latest.metrics == {"drift_share": 0.25}
+    assert latest.tags["zenops.audit.state"] == "committed" and latest.started.tzinfo is not None
 
 
 def check_thresholds(registry: ModelRegistry) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -117,6 +118,7 @@ class MlflowRegistry(MlflowRuns):
             tags=dict(run.data.tags),
             params=dict(run.data.params),
             metrics=dict(run.data.metrics),
+            created=_registered_at(version),
         )
 
     def load_model(self, model: str, alias: str = CHAMPION) -> Any:
@@ -189,3 +191,9 @@ def _alias_missing(error: Exception, alias: str) -> bool:
         and "alias" in message
         and "not found" in message
     )
+
+
+def _registered_at(version: Any) -> datetime | None:
+    """When MLflow registered ``version`` (its creation timestamp, in milliseconds)."""
+    stamp = getattr(version, "creation_timestamp", None)
+    return None if stamp is None else datetime.fromtimestamp(int(stamp) / 1000, UTC)

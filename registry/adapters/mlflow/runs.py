@@ -12,13 +12,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from registry.adapters.mlflow.store import MlflowStore
-from registry.versions import (
-    experiment_name,
-)
+from registry.versions import RunSummary, experiment_name
 from zenops.kernel.errors import StoreError
 
 
@@ -142,6 +141,24 @@ class MlflowRuns(MlflowStore):
 
         Empty when the model has no experiment yet; nothing is created.
         """
+        runs = self._search_existing(model, tags, "ASC", 10_000)
+        return [(run.info.run_id, dict(run.data.tags)) for run in runs]
+
+    def latest_run(self, model: str, tags: dict[str, str]) -> RunSummary | None:
+        """The live run of ``model`` with every one of ``tags`` that started last (None: none)."""
+        runs = self._search_existing(model, tags, "DESC", 1)
+        if not runs:
+            return None
+        run = runs[0]
+        return RunSummary(
+            run_id=run.info.run_id,
+            started=datetime.fromtimestamp(run.info.start_time / 1000, UTC),
+            tags=dict(run.data.tags),
+            metrics=dict(run.data.metrics),
+        )
+
+    def _search_existing(self, model: str, tags: dict[str, str], order: str, limit: int) -> list[Any]:
+        """Runs of ``model``'s experiment with ``tags`` by start time; none without an experiment."""
         terms = []
         for key, value in tags.items():
             if "'" in value or "`" in key:
@@ -151,13 +168,14 @@ class MlflowRuns(MlflowStore):
             experiment = self.client.get_experiment_by_name(experiment_name(model))
             if experiment is None:
                 return []
-            runs = self.client.search_runs(
-                [experiment.experiment_id],
-                filter_string=" and ".join(terms),
-                order_by=["attributes.start_time ASC"],
-                max_results=10_000,
+            return list(
+                self.client.search_runs(
+                    [experiment.experiment_id],
+                    filter_string=" and ".join(terms),
+                    order_by=[f"attributes.start_time {order}"],
+                    max_results=limit,
+                )
             )
-        return [(run.info.run_id, dict(run.data.tags)) for run in runs]
 
     def validate_thresholds(
         self, metric: str, champion: float, challenger: float, *, margin: float, greater_is_better: bool

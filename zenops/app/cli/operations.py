@@ -24,7 +24,7 @@ from zenops.app.servers import record_servers, refuse_a_second, run_until_stoppe
 from zenops.bootstrap import check_notifications
 from zenops.kernel.errors import StoreError, UsageError
 from zenops.services.messages import first_prefect_ui
-from zenops.services.status import workspace_status
+from zenops.services.status import fleet_rows, workspace_status
 from zenops.workspace import Workspace
 
 __all__ = ["demo", "init", "serve", "server", "status"]
@@ -50,30 +50,42 @@ def init(
     emit(asdict(report), as_json, render)
 
 
-STATUS_COLUMNS = ("model", "champion", "data rev", "data md5", "metric", "aliases", "last verdict", "tickets")
+STATUS_COLUMNS = (
+    "model",
+    "champion",
+    "age",
+    "data rev",
+    "last cycle",
+    "verdict",
+    "drift",
+    "performance",
+    "tickets",
+    "next cycle",
+)
 
 
 def status(as_json: JsonOption = False) -> None:
-    """Models, champion versions and their data versions."""
+    """The fleet: per model the champion and its age, the last cycle, open tickets, the next cycle."""
     emit(workspace_status(checked(training="skip")), as_json, _render_status)
 
 
 def _render_status(data: dict[str, Any]) -> None:
-    table = Table(title="models")
+    table = Table(title="fleet")
     for column in STATUS_COLUMNS:
         table.add_column(column)
-    for row in data["models"]:
-        champion = row["champion"] or {}
-        metric = champion.get("metric")
+    for row in fleet_rows(data):
+        age = row["age_days"]
         table.add_row(
             row["model"],
-            str(champion.get("version", "—")),
-            (champion.get("data_rev") or "—")[:10],
-            champion.get("data_md5") or "—",
-            f"{row['metric']} {metric:.4f}" if metric is not None else "—",
-            ", ".join(f"{k}={v}" for k, v in sorted(row["aliases"].items())) or "—",
-            f"{row['last_verdict']} ({row['last_batch']})" if row["last_verdict"] else "—",
-            ", ".join(f"#{t}" for t in row["open_tickets"]) or "—",
+            f"v{row['champion']}" if row["champion"] else "—",
+            "—" if age is None else (f"{age:.1f}d" if age >= 1 else f"{age * 24:.1f}h"),
+            row["data_rev"] or "—",
+            (row["last_cycle"] or "—")[:16].replace("T", " "),
+            row["verdict"] or "—",
+            "—" if row["drift_share"] is None else f"{row['drift_share']:.0%}",
+            row["performance"] or "—",
+            row["open_tickets"] or "—",
+            row["next_cycle"][:16].replace("T", " "),
         )
     out.print(table)
 

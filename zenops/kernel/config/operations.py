@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,6 +117,13 @@ class Schedules(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"'{value}' is not a time zone such as UTC or Europe/Paris") from None
         return value
+
+    def next_monitor(self, after: datetime) -> datetime:
+        """When the ``monitor`` schedule fires next after ``after`` (aware), in UTC."""
+        from cronsim import CronSim
+
+        local = after.astimezone(ZoneInfo(self.timezone))
+        return next(CronSim(self.monitor, local)).astimezone(UTC)
 
 
 _APPRISE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")

@@ -25,6 +25,7 @@ from demand.tickets import ACTIVE, TicketDraft, incident_key
 from drift.measurement import DriftMeasurement
 from drift.verdicts import SEVERITY
 from registry import lineage
+from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
 from zenops.ports import EventBus
@@ -34,6 +35,8 @@ log = logging.getLogger("zenops.monitor")
 
 
 TICKET_VERDICTS = ("refresh", "rebuild", "data_quality")
+#: The monitoring run's tag holding when (the cycle's clock) its batch was recorded.
+MONITORED_AT = "zenops.monitored_at"
 
 
 @dataclass
@@ -173,6 +176,7 @@ def record_batch(
         **identity,
         "zenops.champion.version": outcome.champion_version or "",
         "zenops.verdict": outcome.verdict,
+        MONITORED_AT: clock.now().isoformat(),
     }
     verdict = {"verdict": outcome.verdict, "reasons": outcome.reasons, "outcome": outcome.to_dict()}
     run_id, report_uri = registry.log_monitoring_run(
