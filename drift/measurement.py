@@ -75,7 +75,8 @@ class DriftMeasurement:
     """Everything one engine call measured on one batch.
 
     ``report_json`` is the engine's full report as JSON text (Evidently's snapshot
-    for the Evidently engine); :meth:`save_html` writes the human-readable report.
+    for the Evidently engine); :meth:`save_html` writes the human-readable report;
+    ``snapshots`` holds the report objects themselves.
     """
 
     engine: str
@@ -87,6 +88,9 @@ class DriftMeasurement:
     labelled_rows: int = 0
     report_json: str = "{}"
     html_writer: HtmlWriter | None = field(default=None, repr=False, compare=False)
+    #: The engine's own report objects by name (``drift``, and ``quality`` with labels):
+    #: what a report workspace stores (Evidently snapshots for the Evidently engine).
+    snapshots: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def p_values(self) -> dict[str, float]:

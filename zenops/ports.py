@@ -15,6 +15,7 @@ port                      adapter                                     system
 :class:`DriftEngine`      :class:`drift.adapters.evidently.EvidentlyEngine`   Evidently
 :class:`EventBus`         :class:`zenops.adapters.prefect_events.PrefectEvents`  Prefect events
 :class:`Notifier`         :class:`zenops.adapters.apprise.AppriseNotifier`    Apprise
+:class:`ReportWorkspace`  :class:`drift.adapters.evidently_workspace.EvidentlyWorkspace`  Evidently
 ========================  ==========================================  =================================
 
 The value types that cross the monitoring-state port live here too; those of the
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 
 from demand.repository import TicketRepository
 from drift.estimates import PerformanceEstimate
+from drift.kept_reports import KeptReport, StoredReport
 from drift.labels import LabelRow
 from drift.measurement import DriftEngine
 from registry.lineage import DataVersion
@@ -53,8 +55,11 @@ __all__ = [
     "ModelRegistry",
     "ModelState",
     "MonitorState",
+    "KeptReport",
     "Notifier",
+    "ReportWorkspace",
     "ScoredBatch",
+    "StoredReport",
     "TicketRepository",
 ]
 
@@ -321,4 +326,24 @@ class Notifier(Protocol):
     def send(self, message: Message, targets: Sequence[Target]) -> list[Delivery]: ...
     def problem(self, url: str) -> str | None:
         """Why it cannot send to ``url`` (checked without sending), or None when it can."""
+        ...
+
+
+class ReportWorkspace(Protocol):
+    """Kept reports over time, a project per model with its dashboard (an Evidently workspace)."""
+
+    def add(self, report: KeptReport) -> StoredReport:
+        """Store ``report`` in its model's project (created, with its dashboard, when missing).
+
+        With ``report.replaces``, what an earlier attempt at the batch stored goes first.
+        Returns where it is: its page under the UI (``/projects/ID/reports/ID``) and runs.
+        """
+        ...
+
+    def remove(self, stored: StoredReport) -> None:
+        """Delete what :meth:`add` stored (the batch it belongs to could not be finished)."""
+        ...
+
+    def describe(self) -> str:
+        """The workspace's folder or URL, as an error or a link names it."""
         ...

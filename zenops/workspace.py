@@ -28,6 +28,7 @@ ENV_OVERRIDES = {
     "tickets_url": "ZENOPS_TICKETS_URL",
     "dvc_remote": "ZENOPS_DVC_REMOTE",
     "artifact_root": "ZENOPS_ARTIFACT_ROOT",
+    "evidently": "ZENOPS_EVIDENTLY",
 }
 
 
@@ -59,6 +60,8 @@ class StoreUrls:
     tickets_url: str
     dvc_remote: str
     artifact_root: str
+    #: The Evidently workspace: a folder or an Evidently UI's URL; None: none kept.
+    evidently: str | None = None
 
 
 #: The champion profiles of this process, by tracking store (see :attr:`Workspace.profiles`).
@@ -110,6 +113,9 @@ class Workspace:
             tickets_url=_absolute_sqlite(values["tickets_url"], self.root),
             dvc_remote=_absolute_path(values["dvc_remote"], self.root),
             artifact_root=_absolute_path(values["artifact_root"], self.root),
+            evidently=None
+            if values["evidently"].strip().lower() in ("", "none")
+            else _absolute_path(values["evidently"], self.root),
         )
 
     def path(self, relative: str) -> Path:
@@ -190,6 +196,18 @@ class Workspace:
         from drift.adapters.evidently import EvidentlyEngine
 
         return EvidentlyEngine()
+
+    @cached_property
+    def _report_workspace(self):
+        if self.stores.evidently is None:
+            return None
+        from drift.adapters.evidently_workspace import EvidentlyWorkspace
+
+        return EvidentlyWorkspace(self.stores.evidently)
+
+    def report_workspace(self):  # -> drift.adapters.evidently_workspace.EvidentlyWorkspace | None
+        """Where kept reports are added over time (``stores.evidently``); None: nowhere."""
+        return self._report_workspace
 
     def estimator_factory(self):  # -> drift.adapters.nannyml.PerformanceEstimator.fit
         from drift.adapters.nannyml import PerformanceEstimator

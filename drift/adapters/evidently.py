@@ -186,6 +186,7 @@ class EvidentlyEngine:
             labelled_rows=0 if labelled is None else len(labelled),
             report_json=report_json,
             html_writer=_html_writer(snapshot, summary, quality),
+            snapshots={"drift": snapshot, **({"quality": quality} if quality is not None else {})},
         )
 
     def _drift_report(

@@ -15,6 +15,7 @@ from tests.fakes.drift import StubDriftEngine
 from tests.fakes.events import FakeEventBus
 from tests.fakes.monitor_state import FakeMonitorState
 from tests.fakes.registry import FakeRegistry
+from tests.fakes.report_workspace import FakeReportWorkspace
 from zenops.kernel import clock
 from zenops.kernel.config import ZenopsConfig
 from zenops.kernel.errors import ConfigError
@@ -39,6 +40,7 @@ class FakeWorkspace:
         self.state = FakeMonitorState()
         self.bus = FakeEventBus()
         self.engine = StubDriftEngine()
+        self.reports = FakeReportWorkspace()
         self.estimators = estimators
 
     def path(self, relative: str) -> Path:
@@ -67,6 +69,9 @@ class FakeWorkspace:
 
     def report_engine(self) -> StubDriftEngine:
         return self.engine
+
+    def report_workspace(self) -> FakeReportWorkspace:
+        return self.reports
 
     def estimator_factory(self) -> EstimatorFactory:
         return self.estimators

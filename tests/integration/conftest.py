@@ -31,7 +31,13 @@ def write_training_data(workspace: Workspace, model: str, rows: int = 3000, seed
 
 
 # Environment variables that point a workspace at other stores than its own.
-STORE_VARIABLES = ("ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE", "ZENOPS_ARTIFACT_ROOT")
+STORE_VARIABLES = (
+    "ZENOPS_TRACKING_URI",
+    "ZENOPS_TICKETS_URL",
+    "ZENOPS_DVC_REMOTE",
+    "ZENOPS_ARTIFACT_ROOT",
+    "ZENOPS_EVIDENTLY",
+)
 
 
 def fresh_workspace(root: Path) -> Workspace:

@@ -6,7 +6,9 @@ it when it stops::
     {"prefect_api_url": "http://127.0.0.1:4200/api", "mlflow_url": "http://127.0.0.1:5000",
      "pid": 4242, "started_at": "2026-12-02T06:00:00+00:00", "workspace": "/home/ana/ws"}
 
-``pid`` is the ``zenops server`` process; ``mlflow_url`` is null with ``--no-mlflow``.
+``pid`` is the ``zenops server`` process; ``mlflow_url`` is null with ``--no-mlflow``;
+``evidently_url`` (the Evidently UI, absent or null without one) is where links to
+kept reports point.
 A command without ``PREFECT_API_URL`` uses the recorded Prefect server while that
 process lives and the server answers (:func:`zenops.app.temporary_server.prefect_api`);
 a record left behind by a server that is gone is stale, and a new ``zenops server``
@@ -37,9 +39,12 @@ class ServerRecord:
     pid: int
     started_at: str
     workspace: str
+    evidently_url: str | None = None
 
     @classmethod
-    def now(cls, root: Path, prefect_api_url: str, mlflow_url: str | None) -> ServerRecord:
+    def now(
+        cls, root: Path, prefect_api_url: str, mlflow_url: str | None, evidently_url: str | None = None
+    ) -> ServerRecord:
         """The record of this process's servers, started now."""
         return cls(
             prefect_api_url=prefect_api_url,
@@ -47,6 +52,7 @@ class ServerRecord:
             pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             workspace=str(root),
+            evidently_url=evidently_url,
         )
 
 
@@ -84,11 +90,16 @@ def read_record(root: Path) -> ServerRecord | None:
     for name, kinds in (("prefect_api_url", str), ("pid", int), ("started_at", str), ("workspace", str)):
         if not isinstance(data.get(name), kinds) or isinstance(data.get(name), bool):
             raise ValueError(f"{name}: missing or not a {kinds.__name__}")
-    mlflow_url = data.get("mlflow_url")
-    if mlflow_url is not None and not isinstance(mlflow_url, str):
-        raise ValueError("mlflow_url: not a string or null")
+    for name in ("mlflow_url", "evidently_url"):
+        if data.get(name) is not None and not isinstance(data.get(name), str):
+            raise ValueError(f"{name}: not a string or null")
     return ServerRecord(
-        data["prefect_api_url"], mlflow_url, data["pid"], data["started_at"], data["workspace"]
+        data["prefect_api_url"],
+        data.get("mlflow_url"),
+        data["pid"],
+        data["started_at"],
+        data["workspace"],
+        data.get("evidently_url"),
     )
 
 

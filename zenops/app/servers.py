@@ -272,8 +272,13 @@ def record_servers(workspace: Workspace, servers: LocalServers) -> Path | None:
     prefect = servers.by_name("prefect")
     if prefect is None:
         return None
-    mlflow = servers.by_name("mlflow")
-    entry = ServerRecord.now(workspace.root, f"{prefect.url}/api", mlflow.url if mlflow else None)
+    mlflow, evidently = servers.by_name("mlflow"), servers.by_name("evidently")
+    entry = ServerRecord.now(
+        workspace.root,
+        f"{prefect.url}/api",
+        mlflow.url if mlflow else None,
+        evidently.url if evidently else None,
+    )
     return write_record(workspace.root, entry)
 
 

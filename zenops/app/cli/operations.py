@@ -19,6 +19,7 @@ from zenops.adapters.prefect_links import prefect_api_url, prefect_urls
 from zenops.app.cli.output import JsonOption, emit, err, out
 from zenops.app.cli.root import checked, workspace
 from zenops.app.demo.story import run_demo
+from zenops.app.evidently_ui import EVIDENTLY_PORT, add_evidently_ui
 from zenops.app.init import init_workspace
 from zenops.app.servers import record_servers, refuse_a_second, run_until_stopped, start_servers
 from zenops.bootstrap import check_notifications
@@ -133,8 +134,12 @@ def server(
     prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
     mlflow_port: Annotated[int, typer.Option(help="Port of the MLflow tracking server.")] = 5000,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
+    evidently_port: Annotated[int, typer.Option(help="Port of the Evidently UI.")] = EVIDENTLY_PORT,
+    no_evidently: Annotated[bool, typer.Option("--no-evidently", help="No Evidently UI.")] = False,
 ) -> None:
     """Start a Prefect server and an MLflow tracking server over the workspace's stores.
+
+    The Evidently UI starts too, over the workspace's Evidently workspace (``stores.evidently``).
 
     Where they listen is recorded in the workspace (``.zenops/server.json``) while they
     run: the workspace's commands use this Prefect server instead of starting their own.
@@ -142,13 +147,14 @@ def server(
     ws = workspace().require()
     refuse_a_second(ws)
     servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    add_evidently_ui(ws, servers, host, None if no_evidently else evidently_port)
     recorded = record_servers(ws, servers)
     err.print(f"[bold]zenops server[/] {ws.root}")
     for item in servers.servers:
         err.print(f"  [bold]{item.name}[/] {item.url}   (log {item.log})")
     if recorded is not None:
         err.print(f"recorded in {recorded}: commands in this workspace use this Prefect server")
-    err.print("elsewhere, point zenops at them (Ctrl-C stops both):")
+    err.print("elsewhere, point zenops at them (Ctrl-C stops them all):")
     for key, value in servers.environment.items():
         out.print(f"export {key}={value}")
     sys.stdout.flush()

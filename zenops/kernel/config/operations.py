@@ -22,13 +22,19 @@ class Stores(_Strict):
     """Where the workspace keeps its state. Relative paths are inside the workspace.
 
     Each can be overridden by the environment: ``ZENOPS_TRACKING_URI``,
-    ``ZENOPS_TICKETS_URL``, ``ZENOPS_DVC_REMOTE``, ``ZENOPS_ARTIFACT_ROOT``.
+    ``ZENOPS_TICKETS_URL``, ``ZENOPS_DVC_REMOTE``, ``ZENOPS_ARTIFACT_ROOT``,
+    ``ZENOPS_EVIDENTLY``.
+
+    ``evidently`` (default ``.zenops/evidently``): the Evidently workspace every kept
+    report is also added to, a project per model — a folder, the ``http(s)://`` URL of
+    an Evidently UI service, or ``none`` for no workspace.
     """
 
     tracking_uri: str = "sqlite:///.zenops/mlflow.db"
     tickets_url: str = "sqlite:///.zenops/zenops.db"
     dvc_remote: str = ".zenops/dvc-remote"
     artifact_root: str = ".zenops/mlartifacts"
+    evidently: str = ".zenops/evidently"
 
 
 class MonitoringSettings(_Strict):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from demand.tickets import ACTIVE, TicketDraft, incident_key
+from drift.kept_reports import KeptReport, StoredReport, report_figures
 from drift.measurement import DriftMeasurement
 from drift.verdicts import SEVERITY
 from registry import lineage
@@ -57,6 +58,9 @@ class BatchOutcome:
     run_id: str | None = None
     champion_version: str | None = None
     consecutive_drift: int = 0
+    #: The kept report's page in the report workspace (``/projects/ID/reports/ID``).
+    report_page: str | None = None
+    stored_report: StoredReport | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +77,7 @@ class BatchOutcome:
             "report_uri": self.report_uri,
             "run_id": self.run_id,
             "champion_version": self.champion_version,
+            "report_page": self.report_page,
         }
 
 
@@ -168,9 +173,9 @@ def record_batch(
     # The watermark has not passed this batch, so a run already logged for it comes from
     # an attempt that did not finish (a crash, a store that failed before the ticket was
     # stored): it is replaced, so each processed batch has exactly one monitoring run.
-    if "'" not in outcome.batch:
-        for stale in registry.runs_tagged(spec.name, identity):
-            registry.delete_run(stale)
+    stale = registry.runs_tagged(spec.name, identity) if "'" not in outcome.batch else []
+    for run in stale:
+        registry.delete_run(run)
     tags = {
         lineage.MODEL: spec.name,
         **identity,
@@ -189,6 +194,35 @@ def record_batch(
         html=report.save_html if report is not None else None,
     )
     outcome.run_id, outcome.report_uri = run_id, report_uri
+    if report is not None:
+        try:
+            outcome.stored_report = keep_in_workspace(workspace, spec, outcome, report, retry=bool(stale))
+        except BaseException:
+            forget_run(workspace, outcome)
+            raise
+        if outcome.stored_report is not None:
+            outcome.report_page = outcome.stored_report.page
+
+
+def keep_in_workspace(
+    workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutcome, report: DriftMeasurement, retry: bool
+) -> StoredReport | None:
+    """Add the kept report to the report workspace (the model's Evidently project); its page there."""
+    reports = workspace.report_workspace()
+    if reports is None:
+        return None
+    kept = KeptReport(
+        model=spec.name,
+        batch=outcome.batch,
+        at=clock.now(),
+        verdict=outcome.verdict,
+        snapshots=report.snapshots,
+        figures=report_figures(outcome.verdict, outcome.drift_share, outcome.performance),
+        features=[c.column for c in report.features],
+        links={"mlflow_run": outcome.run_id or ""},
+        replaces=retry,
+    )
+    return reports.add(kept)
 
 
 def _figures(measurement: DriftMeasurement | None) -> str | None:
@@ -291,13 +325,22 @@ def emit_degraded(events: EventBus, spec: ModelSpec, outcome: BatchOutcome) -> N
 
 
 def forget_run(workspace: MonitorWorkspace, outcome: BatchOutcome) -> None:
-    """Delete the MLflow run of a batch whose ticket or watermark could not be stored.
+    """Delete the MLflow run (and the kept report's runs) of a batch that could not be finished.
 
     The run is written first (the ticket links to it); when what follows fails, the
     batch is not done, so its run goes too: a failed cycle leaves no record of its
     own behind. A run that cannot be deleted (the store is down) is replaced when
     the batch is processed again.
     """
+    stored, outcome.stored_report = outcome.stored_report, None
+    reports = workspace.report_workspace()
+    if stored is not None and reports is not None:
+        try:
+            reports.remove(stored)
+        except ZenopsError as error:
+            log.warning(
+                "%s: could not remove the kept report of %s (%s)", outcome.model, outcome.batch, error
+            )
     if outcome.run_id is None:
         return
     try:

@@ -18,6 +18,7 @@ from zenops.ports import (
     EventBus,
     ModelRegistry,
     MonitorState,
+    ReportWorkspace,
     TicketRepository,
 )
 
@@ -51,3 +52,6 @@ class MonitorWorkspace(Protocol):
         ...
 
     def estimator_factory(self) -> EstimatorFactory: ...
+    def report_workspace(self) -> ReportWorkspace | None:
+        """Where kept reports are added over time (an Evidently workspace); None: nowhere."""
+        ...
