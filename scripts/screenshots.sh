@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes the README's screenshots of the Prefect UI: runs the end-to-end test of
+# Takes the README's screenshots of the Prefect, Evidently and MLflow UIs: runs the end-to-end test of
 # unattended operation, whose browser steps save them to docs/screenshots/.
 # Needs the test environment (make install-dev) and Debian's chromium.
 set -euo pipefail

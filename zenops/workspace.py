@@ -7,7 +7,6 @@ environment) and builds the adapters from them; nothing is wired at import.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ from zenops.kernel import clock
 from zenops.kernel.config import CONFIG_FILE, ZenopsConfig, load_config
 from zenops.kernel.errors import ConfigError
 from zenops.kernel.paths import is_uri
+from zenops.kernel.stores import StoreUrls
 
 if TYPE_CHECKING:
     from zenops.ports import DataStore, ModelRegistry, MonitorState, TicketRepository
@@ -50,18 +50,6 @@ def _absolute_path(value: str, root: Path) -> str:
         return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (root / path).resolve())
-
-
-@dataclass(frozen=True)
-class StoreUrls:
-    """Where this workspace's state lives, fully resolved."""
-
-    tracking_uri: str
-    tickets_url: str
-    dvc_remote: str
-    artifact_root: str
-    #: The Evidently workspace: a folder or an Evidently UI's URL; None: none kept.
-    evidently: str | None = None
 
 
 #: The champion profiles of this process, by tracking store (see :attr:`Workspace.profiles`).

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import time
 from pathlib import Path
 
+from tests.e2e.conftest import ZENOPS, user_environment
 from zenops.app.demo.datagen import (
     DriftSchedule,
     production_stream,
@@ -13,7 +19,31 @@ from zenops.app.demo.datagen import (
 )
 
 
-def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path) -> None:
+def on_terminal(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
+    """What a command prints on a terminal (a pseudo-terminal as stdout and stderr)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(argv, cwd=cwd, env={**env, "COLUMNS": "120"}, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the command ended and closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0, b"".join(chunks).decode(errors="replace")[-3000:]
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path, prefect_api) -> None:
     root = initialized  # a workspace zenops init made
     data = root / "data" / "loan-default"
     training_frame("loan-default", rows=2000, seed=4).to_parquet(data / "train.parquet")
@@ -53,6 +83,15 @@ def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path) -
     assert loans["next_cycle"] == status["next_cycle"]
     table = zenops("status", cwd=root)
     assert table.code == 0 and "fleet" in table.stdout and "data_quality" in table.stdout
+
+    # On a terminal, the cycle shows a bar with the model and the batch it is on; piped, nothing.
+    later = production_stream(
+        "loan-default", days=4, rows_per_day=300, seed=5, schedule=DriftSchedule.stable()
+    )
+    write_stream(later[3:], data / "batches", data / "labels", through=later[-1].day)
+    shown = on_terminal([ZENOPS, "monitor", "loan-default"], root, user_environment(prefect_api))
+    assert "loan-default: 2024-07-0" in shown and "monitoring cycle" in shown, shown[-3000:]
+    assert "━" not in result.stderr  # the piped --json cycle drew no bar
 
 
 def test_monitor_an_unknown_model_exits_2(zenops, initialized: Path) -> None:

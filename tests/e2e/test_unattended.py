@@ -15,7 +15,12 @@ loopback over a fresh workspace's stores; the models are trained through them wi
 4. the plan deployment publishes its artifacts;
 5. a real browser (Debian's Chromium through Playwright) opens the Prefect UI and
    finds the monitor flow run, one task run per model, and the drift and plan
-   artifacts with their content (``ZENOPS_SCREENSHOTS=DIR`` keeps its screenshots).
+   artifacts with their content (``ZENOPS_SCREENSHOTS=DIR`` keeps its screenshots);
+6. the monitor artifact's links (the report in the Evidently UI, the run in the MLflow
+   UI, both started by ``zenops server``) answer on loopback, and the browser finds
+   the model's Evidently project, its dashboard's drift-share panel over the kept
+   batches and a report, then the monitoring run's drift share in the MLflow UI
+   (:mod:`tests.e2e.ui_views`).
 
 The steps share one set of servers, so they run in file order.
 """
@@ -38,6 +43,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.ui_views import (
+    CHROMIUM_ARGS,
+    artifact_links,
+    check_evidently_ui,
+    check_links_answer,
+    check_mlflow_ui,
+    kept_batches,
+    recorded_uis,
+)
 from tests.integration.conftest import write_training_data
 from tests.integration.test_refresh_flow import DRIFT
 from tests.loopback import Endpoints, closed_port
@@ -166,7 +180,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     endpoints = Endpoints()
     configure(root, endpoints)
 
-    prefect_port, mlflow_port = closed_port(), closed_port()
+    prefect_port, mlflow_port, evidently_port = closed_port(), closed_port(), closed_port()
     server = subprocess.Popen(
         [
             str(BIN / "zenops"),
@@ -175,6 +189,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             str(prefect_port),
             "--mlflow-port",
             str(mlflow_port),
+            "--evidently-port",
+            str(evidently_port),
         ],
         cwd=root,
         env=env,
@@ -334,18 +350,7 @@ def test_an_mlops_engineer_sees_the_cycle_in_the_prefect_ui(stack: Stack, tmp_pa
     shots.mkdir(parents=True, exist_ok=True)
     monitor_run, plan_run = stack.facts["monitor_run"], stack.facts["plan_run"]
     with browser() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = chromium.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(60_000)
 
@@ -384,4 +389,31 @@ def test_an_mlops_engineer_sees_the_cycle_in_the_prefect_ui(stack: Stack, tmp_pa
         page.screenshot(path=str(shots / "plan-artifact.png"), full_page=True)
         chromium.close()
     for name in ("monitor-flow-run.png", "monitor-artifact.png", "plan-artifact.png"):
+        assert (shots / name).stat().st_size > 10_000
+
+
+def test_the_monitor_artifacts_links_open_on_loopback(stack: Stack) -> None:
+    evidently, mlflow = recorded_uis(stack.root)
+    with stack.client() as client:
+        links = artifact_links(client, stack.facts["monitor_run"], DRIFTING)
+    check_links_answer(links, evidently, mlflow)
+
+
+def test_an_mlops_engineer_follows_the_drift_in_the_evidently_and_mlflow_uis(
+    stack: Stack, tmp_path: Path
+) -> None:
+    shots = Path(os.environ.get("ZENOPS_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    evidently, mlflow = recorded_uis(stack.root)
+    registry = stack.workspace.registry()
+    run = registry.latest_run(DRIFTING, {"zenops.run": "monitoring"})
+    assert run is not None and "drift_share" in run.metrics
+    with browser() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(60_000)
+        check_evidently_ui(page, evidently, DRIFTING, kept_batches(stack.root, DRIFTING), shots)
+        check_mlflow_ui(page, mlflow, registry.ensure_experiment(DRIFTING), run.run_id, shots)
+        chromium.close()
+    for name in ("evidently-dashboard.png", "evidently-report.png", "mlflow-monitoring-run.png"):
         assert (shots / name).stat().st_size > 10_000

@@ -19,6 +19,7 @@ from tests.fakes.report_workspace import FakeReportWorkspace
 from zenops.kernel import clock
 from zenops.kernel.config import ZenopsConfig
 from zenops.kernel.errors import ConfigError
+from zenops.kernel.stores import StoreUrls
 from zenops.ports import Estimator, EstimatorFactory
 
 
@@ -41,6 +42,9 @@ class FakeWorkspace:
         self.bus = FakeEventBus()
         self.engine = StubDriftEngine()
         self.reports = FakeReportWorkspace()
+        self.stores = StoreUrls(
+            tracking_uri="fake:", tickets_url="fake:", dvc_remote="", artifact_root="", evidently=None
+        )
         self.estimators = estimators
 
     def path(self, relative: str) -> Path:

@@ -27,7 +27,7 @@ import pytest
 from tests.loopback import closed_port
 from tests.workspaces import SavedWorkspace
 from zenops.app.init import init_workspace
-from zenops.app.server_record import ServerRecord, read_record, record_path, write_record
+from zenops.kernel.server_record import ServerRecord, read_record, record_path, write_record
 from zenops.workspace import Workspace
 
 ZENOPS = str(Path(sys.executable).with_name("zenops"))

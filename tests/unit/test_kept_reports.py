@@ -13,6 +13,7 @@ from tests.faults import crash_at
 from tests.unit.test_monitor_service import MODEL, cycle, drop, monitoring_runs, rows, trained_workspace
 from zenops.kernel import clock
 from zenops.kernel.errors import StoreError, ZenopsError
+from zenops.services.monitor.records import cycle_markdown
 
 AT = datetime(2024, 7, 1, 23, 0, tzinfo=UTC)
 
@@ -80,3 +81,15 @@ def test_the_figures_hold_the_performance_kind_and_its_baseline() -> None:
     assert figures["drift_share"] == 0.25 and figures["verdict_warn"] == 1.0
     assert sum(v for k, v in figures.items() if k.startswith("verdict_")) == 1.0
     assert "drift_share" not in report_figures("data_quality", None, None)
+
+
+def test_the_artifact_links_the_latest_kept_report_when_the_worst_batch_kept_none() -> None:
+    kept = {"batch": "2024-07-01.csv", "report_page": "/projects/p/reports/r", "report_url": "http://ui/p/r"}
+    worst = {"batch": "2024-07-02.csv", "report_page": None, "report_url": "file:///s.json (not kept)"}
+    summary = {"model": MODEL, "verdict": "refresh", "rows": 600, **worst, "batches": [kept, worst]}
+    summary["mlflow_url"] = "http://mlflow/#/experiments/1/runs/x"
+
+    text = cycle_markdown(summary)
+
+    assert "Evidently report (batch 2024-07-01.csv): http://ui/p/r" in text
+    assert "MLflow run: http://mlflow/#/experiments/1/runs/x" in text

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from zenops.app.server_record import (
+from zenops.app.temporary_server import recorded_api
+from zenops.kernel.server_record import (
     ServerRecord,
     process_alive,
     read_record,
@@ -25,7 +26,6 @@ from zenops.app.server_record import (
     remove_record,
     write_record,
 )
-from zenops.app.temporary_server import recorded_api
 
 
 def a_record(root: Path, **changes) -> ServerRecord:

@@ -13,7 +13,7 @@
 Each server's output goes to ``.zenops/logs/NAME.log``; a server that does not
 answer its health check in time is a :class:`StoreError` with the end of its log.
 Once both answer, where they listen is written to ``.zenops/server.json``
-(:mod:`zenops.app.server_record`), which the workspace's commands read to use the
+(:mod:`zenops.kernel.server_record`), which the workspace's commands read to use the
 Prefect server instead of starting one each; it is removed when the servers stop.
 A second ``zenops server`` for a workspace whose recorded one still answers is refused.
 The servers end with the command however it ends (``kill -9`` included:
@@ -34,7 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zenops.app.child_process import end_with_parent
-from zenops.app.server_record import (
+from zenops.kernel.errors import StoreError, UsageError
+from zenops.kernel.offline import OFFLINE_ENVIRONMENT
+from zenops.kernel.paths import STATE_DIR
+from zenops.kernel.server_record import (
     ServerRecord,
     process_alive,
     read_record,
@@ -42,9 +45,6 @@ from zenops.app.server_record import (
     remove_record,
     write_record,
 )
-from zenops.kernel.errors import StoreError, UsageError
-from zenops.kernel.offline import OFFLINE_ENVIRONMENT
-from zenops.kernel.paths import STATE_DIR
 from zenops.workspace import StoreUrls, Workspace
 
 HOST = "127.0.0.1"

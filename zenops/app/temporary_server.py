@@ -5,7 +5,7 @@
 1. ``PREFECT_API_URL`` (the environment or the Prefect profile): a deployment, a
    worker, a user's own server. Nothing is said, nothing is started.
 2. The Prefect server ``zenops server`` recorded in the workspace
-   (:mod:`zenops.app.server_record`), when its process lives and the server answers
+   (:mod:`zenops.kernel.server_record`), when its process lives and the server answers
    its health check within :data:`HEALTH_SECONDS`; one line on stderr says so. A
    record whose process is gone, that does not answer or that cannot be read gives
    a one-line warning naming the file and the URL, and the command goes on to 3.
@@ -51,8 +51,8 @@ from typing import Any, TextIO
 
 from zenops.app.child_process import end_with_parent
 from zenops.app.locked_retry import RetryLocked
-from zenops.app.server_record import ServerRecord, process_alive, read_record, record_path, remove_record
 from zenops.kernel.errors import StoreError
+from zenops.kernel.server_record import ServerRecord, process_alive, read_record, record_path, remove_record
 
 __all__ = ["configured_api", "create_app", "prefect_api", "recorded_api"]
 

@@ -310,8 +310,8 @@ def notify_incident(
     config = workspace.config
     found = Links(
         flow_run=_flow_run_link(config, links or ConfiguredLinks(), flow_run_id),
-        mlflow_run=_mlflow_run_link(workspace, outcome.get("run_id")),
-        report=outcome.get("report_uri"),
+        mlflow_run=_mlflow_run_link(workspace, outcome.get("run_id")) or outcome.get("mlflow_url"),
+        report=outcome.get("report_url") or outcome.get("report_uri"),
     )
     message = incident_message({"model": spec.name, **outcome}, found)
     return deliver(config, message, oncall_targets(config.notifications), sender)

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from zenops.app.cli.output import JsonOption, emit, out
+from zenops.app.cli.output import JsonOption, emit, err, out
+from zenops.app.cli.progress_bar import progress_bar
 from zenops.app.cli.root import checked
 
 __all__ = ["monitor", "refresh", "report", "rollback", "train"]
@@ -57,7 +58,9 @@ def monitor(
     ws = checked(models or None, champions="waiting")
     from flows.monitor import run_cycle
 
-    emit(run_cycle(ws, models or None), as_json, render_cycle)
+    with progress_bar(err, as_json):
+        result = run_cycle(ws, models or None)
+    emit(result, as_json, render_cycle)
 
 
 def report(
@@ -126,7 +129,8 @@ def refresh(
         ws.ticket_store().get(ticket)
     from flows.refresh import refresh_model
 
-    result = refresh_model(model=model, workspace=str(ws.root), ticket=ticket, wait_seconds=wait)
+    with progress_bar(err, as_json):
+        result = refresh_model(model=model, workspace=str(ws.root), ticket=ticket, wait_seconds=wait)
 
     def render(data: dict[str, Any]) -> None:
         out.print(

@@ -37,7 +37,7 @@ from typing import Any
 
 from drift.labels import TABLE_SUFFIXES, LabelFile
 from drift.measurement import DriftEngine, DriftMeasurement
-from zenops.kernel import clock
+from zenops.kernel import clock, progress
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import DataError
 from zenops.ports import Changes, LeaseTaken, ModelState, MonitorState
@@ -165,9 +165,12 @@ class ModelCycle:
         if self.champion is None:
             return summarise(spec.name, [], note=f"no champion yet: run 'zenops train {spec.name}'")
         outcomes: list[BatchOutcome] = []
+        progress.report("monitor.batches", model=spec.name, total=len(batches))
         for batch in batches:
+            progress.report("monitor.batch", model=spec.name, batch=batch.name)
             done, state = self.batch(batch, state)
             outcomes += done
+        progress.report("monitor.done", model=spec.name)
         return summarise(spec.name, outcomes)
 
     def unread(self, state: ModelState) -> dict[str, Any]:

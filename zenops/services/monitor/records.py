@@ -30,6 +30,7 @@ from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
 from zenops.ports import EventBus
+from zenops.services.monitor.links import batch_links
 from zenops.services.monitor.wiring import MonitorWorkspace
 
 log = logging.getLogger("zenops.monitor")
@@ -61,6 +62,9 @@ class BatchOutcome:
     #: The kept report's page in the report workspace (``/projects/ID/reports/ID``).
     report_page: str | None = None
     stored_report: StoredReport | None = field(default=None, repr=False)
+    #: Links that open: the report in the Evidently UI (else its file, said so), the run in MLflow's.
+    report_url: str | None = None
+    mlflow_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +82,8 @@ class BatchOutcome:
             "run_id": self.run_id,
             "champion_version": self.champion_version,
             "report_page": self.report_page,
+            "report_url": self.report_url,
+            "mlflow_url": self.mlflow_url,
         }
 
 
@@ -202,6 +208,9 @@ def record_batch(
             raise
         if outcome.stored_report is not None:
             outcome.report_page = outcome.stored_report.page
+    outcome.report_url, outcome.mlflow_url = batch_links(
+        workspace, spec.name, run_id, outcome.report_page, report_uri, kept=report is not None
+    )
 
 
 def keep_in_workspace(
@@ -277,7 +286,9 @@ def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutc
         "drifted_features": outcome.drifted_features[:10],
         "performance": outcome.performance,
         "report_uri": outcome.report_uri,
+        "report_url": outcome.report_url,
         "mlflow_run": outcome.run_id,
+        "mlflow_url": outcome.mlflow_url,
         "champion_version": outcome.champion_version,
     }
     draft = TicketDraft(
@@ -366,8 +377,13 @@ def cycle_markdown(summary: dict[str, Any]) -> str:
     if features:
         lines += ["", "| drifted feature | p-value |", "|---|---|"]
         lines += [f"| {f['feature']} | {f['p_value']:.2e} |" for f in features[:10]]
-    if summary.get("report_uri"):
-        lines += ["", f"Evidently report: {summary['report_uri']}"]
+    kept = [b for b in summary.get("batches") or [] if b.get("report_page")]
+    if not summary.get("report_page") and kept:  # the worst batch's report was not kept: the latest one
+        lines += ["", f"Evidently report (batch {kept[-1]['batch']}): {kept[-1]['report_url']}"]
+    elif summary.get("report_url") or summary.get("report_uri"):
+        lines += ["", f"Evidently report: {summary.get('report_url') or summary.get('report_uri')}"]
+    if summary.get("mlflow_url"):
+        lines += ["", f"MLflow run: {summary['mlflow_url']}"]
     if summary.get("ticket"):
         lines += ["", f"Ticket: #{summary['ticket']}"]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from zenops.kernel.config import ZenopsConfig
+from zenops.kernel.stores import StoreUrls
 from zenops.ports import (
     DataStore,
     DriftEngine,
@@ -35,6 +36,7 @@ class MonitorWorkspace(Protocol):
 
     root: Path
     config: ZenopsConfig
+    stores: StoreUrls
     profiles: dict[Any, Any]
 
     def path(self, relative: str) -> Path: ...

@@ -130,7 +130,8 @@ def evidence_lines(evidence: list[dict[str, Any]], ticket: int | None) -> list[s
             if isinstance(value, float)
             else "–"
         )
-        report = f"`{item['report_uri']}`" if item.get("report_uri") else "–"
+        link = item.get("report_url") or item.get("report_uri")
+        report = f"`{link}`" if link else "–"
         lines.append(
             f"| {item.get('batch')} | {item.get('verdict', '')} | "
             f"{'–' if share is None else f'{share:.0%}'} | {features} | {performance} | {report} |"

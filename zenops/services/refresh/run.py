@@ -15,7 +15,7 @@ with its concurrency limits and transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -23,6 +23,7 @@ import pandas as pd
 from registry.lineage import DataVersion
 from registry.promotion import AuditRecord
 from registry.versions import LoggedTraining
+from zenops.kernel import progress
 from zenops.kernel.config import ModelSpec
 from zenops.services.refresh import steps as plain_steps
 from zenops.services.refresh.compare import Comparison
@@ -51,6 +52,22 @@ class Trial:
     notes: list[str]
 
 
+class AnnouncedSteps:
+    """The runner's steps, each announced (``refresh.step``) to the progress listeners as it starts."""
+
+    def __init__(self, steps: Any, model: str) -> None:
+        self._steps, self._model = steps, model
+
+    def __getattr__(self, name: str) -> Any:
+        step = getattr(self._steps, name)
+
+        def announced(*args: Any, **kwargs: Any) -> Any:
+            progress.report("refresh.step", model=self._model, step=name)
+            return step(*args, **kwargs)
+
+        return announced
+
+
 def plain_runner() -> Runner:
     """Each step a plain call, nothing held: one process, or a test on fakes."""
     return Runner(steps=plain_steps)
@@ -70,7 +87,7 @@ def refresh(
     Returns the refresh's result (:func:`~zenops.services.refresh.outcome.outcome_dict`).
     A failure after the ticket is claimed is recorded on it (blocked) and raised.
     """
-    run = run or plain_runner()
+    run = replace(run or plain_runner(), steps=AnnouncedSteps(run.steps if run else plain_steps, spec.name))
     started = run.steps.read_champion(ports, spec)
     with run.exclusive():
         serving, reason = stand_down_reason(ports, spec, started, ticket, on_event)
