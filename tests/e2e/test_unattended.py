@@ -199,7 +199,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         text=True,
     )
     try:
-        exports = read_exports(server, timeout=240)
+        exports = read_exports(server, timeout=420)  # three servers on a busy machine
         env.update(exports)
         env.update({"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_RUNNER_POLL_FREQUENCY": "2"})
         api = exports["PREFECT_API_URL"]

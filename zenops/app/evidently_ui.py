@@ -39,19 +39,17 @@ def start_evidently(workspace: Workspace, host: str = HOST, port: int = EVIDENTL
     return Server("evidently", url, f"{url}/api/version", process, log)
 
 
-def add_evidently_ui(workspace: Workspace, servers: LocalServers, host: str, port: int | None) -> None:
-    """Start the Evidently UI beside ``servers`` (port None: not at all) and wait until it answers.
+def add_evidently_ui(servers: LocalServers, evidently: Server | None) -> None:
+    """Add the Evidently UI (started before the others, so they start together) and wait for it.
 
-    When it cannot start, every server of ``servers`` is stopped too, as one that fails
-    at start-up stops the others.
+    When it does not answer, every server of ``servers`` is stopped too, as one that
+    fails at start-up stops the others.
     """
-    if port is None:
+    if evidently is None:
         return
+    servers.servers.append(evidently)
     try:
-        server = start_evidently(workspace, host, port)
-        if server is not None:
-            servers.servers.append(server)
-            wait_healthy(server)
+        wait_healthy(evidently)
     except BaseException:
         servers.stop()
         raise

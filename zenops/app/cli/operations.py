@@ -19,7 +19,7 @@ from zenops.adapters.prefect_links import prefect_api_url, prefect_urls
 from zenops.app.cli.output import JsonOption, emit, err, out
 from zenops.app.cli.root import checked, workspace
 from zenops.app.demo.story import run_demo
-from zenops.app.evidently_ui import EVIDENTLY_PORT, add_evidently_ui
+from zenops.app.evidently_ui import EVIDENTLY_PORT, add_evidently_ui, start_evidently
 from zenops.app.init import init_workspace
 from zenops.app.servers import record_servers, refuse_a_second, run_until_stopped, start_servers
 from zenops.bootstrap import check_notifications
@@ -146,8 +146,14 @@ def server(
     """
     ws = workspace().require()
     refuse_a_second(ws)
-    servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
-    add_evidently_ui(ws, servers, host, None if no_evidently else evidently_port)
+    evidently = None if no_evidently else start_evidently(ws, host, evidently_port)
+    try:
+        servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+    except BaseException:
+        if evidently is not None:
+            evidently.stop()
+        raise
+    add_evidently_ui(servers, evidently)
     recorded = record_servers(ws, servers)
     err.print(f"[bold]zenops server[/] {ws.root}")
     for item in servers.servers:
