@@ -126,7 +126,7 @@ class _Builder:
         self.any_gpu = False
         for index in self.free_list:
             job = self.jobs[index]
-            people_used.update(o.person for o in job.options)
+            people_used.update(o.person for o in job.options if o.person is not None)
             people_used.update(r.person for r in job.reviews)
             self.any_gpu = self.any_gpu or job.gpus > 0
         self.person_intervals: dict[int, list[cp_model.IntervalVar]] = {p: [] for p in people_used}
@@ -159,7 +159,7 @@ class _Builder:
             end = self.ends_now[job.index]
             if end <= self.low or placement.start >= self.top:
                 continue
-            if option.person in self.person_intervals:
+            if option.person is not None and option.person in self.person_intervals:
                 self.person_intervals[option.person].append(
                     model.new_fixed_size_interval_var(placement.start, option.duration, "")
                 )
@@ -180,7 +180,7 @@ class _Builder:
         problem, model = self.problem, self.model
         job = self.jobs[index]
         placement = self.current[index]
-        earliest = max(self.low, min(problem.available[o.person] for o in job.options))
+        earliest = max(self.low, min(problem.ready(o) for o in job.options))
         for before in job.after:
             if before not in self.free_set:
                 earliest = max(earliest, self.ends_now[before])
@@ -210,12 +210,14 @@ class _Builder:
             chosen = model.new_bool_var(f"x{index}_{o}")
             literals.append(chosen)
             model.add_hint(chosen, o == placement.option)
-            self.person_intervals[option.person].append(
-                model.new_optional_fixed_size_interval_var(start, option.duration, chosen, f"w{index}_{o}")
-            )
+            if option.person is not None:
+                work = model.new_optional_fixed_size_interval_var(
+                    start, option.duration, chosen, f"w{index}_{o}"
+                )
+                self.person_intervals[option.person].append(work)
             model.add(end == start + option.duration).only_enforce_if(chosen)
-            if problem.available[option.person] > earliest:
-                model.add(start >= problem.available[option.person]).only_enforce_if(chosen)
+            if problem.ready(option) > earliest:
+                model.add(start >= problem.ready(option)).only_enforce_if(chosen)
         model.add_exactly_one(literals)
         return literals
 
@@ -249,7 +251,7 @@ class _Builder:
 
     def _lateness(self, job, end, earliest: int, shortest: int, latest_end: int) -> None:
         problem, model, index = self.problem, self.model, job.index
-        if job.due < latest_end:
+        if job.late_coef and job.due < latest_end:
             tardy = model.new_int_var(0, latest_end - job.due, f"late{index}")
             model.add(tardy >= end - job.due)
             model.add_hint(tardy, max(0, self.ends_now[index] - job.due))

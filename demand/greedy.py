@@ -24,18 +24,22 @@ from demand.schedules import Busy, GpuProfile, evaluate
 OrderKey = Callable[[Job], tuple[float, ...]]
 
 ORDERS: dict[str, OrderKey] = {
-    "score": lambda j: (-j.score, j.due, j.index),
-    "edd": lambda j: (j.due, -j.score, j.index),
-    "fifo": lambda j: (j.ticket.created.timestamp(), j.index),
-    "wsjf": lambda j: (-j.ticket.value / j.ticket.effort, j.due, j.index),
-    "slack": lambda j: (j.due - min(o.duration for o in j.options), -j.score, j.index),
-    "wspt": lambda j: (-j.weight / j.size, j.due, j.index),
+    "score": lambda j: (-j.score, j.due, j.ticket.id),
+    "edd": lambda j: (j.due, -j.score, j.ticket.id),
+    "fifo": lambda j: (j.ticket.created.timestamp(), j.ticket.id),
+    "wsjf": lambda j: (-j.ticket.value / j.ticket.effort, j.due, j.ticket.id),
+    "slack": lambda j: (j.due - j.earliest_end, -j.score, j.ticket.id),
+    "wspt": lambda j: (-j.weight / max(j.work, 1e-9), j.due, j.ticket.id),
 }
 
 
 def ordered(problem: Problem, name: str) -> list[int]:
-    """Job indexes in the order called ``name`` (see :data:`ORDERS`)."""
-    return [j.index for j in sorted(problem.jobs, key=ORDERS[name])]
+    """Job indexes in the order called ``name`` (see :data:`ORDERS`).
+
+    The orders rank tickets (by their final jobs); each ticket's phases follow in order.
+    """
+    ranked = sorted(problem.finals, key=ORDERS[name])
+    return [index for job in ranked for index in problem.chains[job.ticket.id]]  # type: ignore[index]
 
 
 class _State:
@@ -56,8 +60,10 @@ class _State:
         """The earliest start of ``job`` with this staffing, at or after ``not_before``."""
         chosen = job.options[option]
         duration = chosen.duration
+        start = max(not_before, self.problem.ready(chosen))
+        if chosen.person is None:  # a lead time: it waits for nobody
+            return start
         person = self.busy[chosen.person]
-        start = max(not_before, self.problem.available[chosen.person])
         reviewer = None
         length = 0
         if review is not None:
@@ -84,7 +90,8 @@ class _State:
         """Commit a placement."""
         option = job.options[placement.option]
         end = placement.start + option.duration
-        self.busy[option.person].add(placement.start, end)
+        if option.person is not None:
+            self.busy[option.person].add(placement.start, end)
         if placement.review is not None:
             review = job.reviews[placement.review]
             self.busy[review.person].add(end - review.duration, end)
@@ -102,7 +109,7 @@ class _State:
                 rank = (
                     start + option.duration,
                     int(option.stretch),
-                    option.person,
+                    -1 if option.person is None else option.person,
                     -1 if review is None else review,
                 )
                 if best is None or rank < best[0]:

@@ -31,70 +31,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from demand import sla
+__all__ = ["Assignment", "Objective", "Plan", "Unplanned", "plan"]
+
 from demand.bounds import fluid_bound
 from demand.cpsat import optimise
+from demand.forecast import Assignment, Unplanned, assignments, unplanned
 from demand.greedy import best_greedy, compact
-from demand.problem import COST_PER_DAY, Job, Placement, Problem, Schedule, build_problem, end_of
+from demand.problem import COST_PER_DAY, Problem, Schedule, build_problem
 from demand.schedules import evaluate, violations
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 from zenops.kernel.errors import PlanningError
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One ticket in the plan: who, when, and why."""
-
-    ticket: int
-    title: str
-    kind: str
-    model: str | None
-    score: float
-    assignee: str
-    reviewer: str | None
-    start: datetime
-    end: datetime
-    due: datetime
-    sla_at_risk: bool
-    reason: str
-    gpus: int = 0
-    review_start: datetime | None = None
-    within_horizon: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "ticket": self.ticket,
-            "score": round(self.score, 3),
-            "assignee": self.assignee,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "sla_at_risk": self.sla_at_risk,
-            "reviewer": self.reviewer,
-            "review_start": self.review_start.isoformat() if self.review_start else None,
-            "title": self.title,
-            "kind": self.kind,
-            "model": self.model,
-            "due": self.due.isoformat(),
-            "gpus": self.gpus,
-            "within_horizon": self.within_horizon,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class Unplanned:
-    """A ticket left out of the plan, and why."""
-
-    ticket: int
-    title: str
-    kind: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {"ticket": self.ticket, "title": self.title, "kind": self.kind, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -175,8 +122,8 @@ class Plan:
         return tuple(a for a in self.assignments if a.sla_at_risk)
 
     def for_person(self, name: str) -> tuple[Assignment, ...]:
-        """The assignments of one person, by start."""
-        return tuple(a for a in self.assignments if a.assignee == name)
+        """The assignments one person works on (a phase or a review of them included), by start."""
+        return tuple(a for a in self.assignments if name in a.people)
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         """JSON-ready plan; ``plan`` is the ordered list of assignments.
@@ -219,7 +166,7 @@ def plan(
         objective = Objective(
             planner_seconds=time.perf_counter() - began, horizon_end=problem.at(problem.horizon)
         )
-        return _plan(problem, {}, objective, crisis)
+        return _plan(problem, {}, objective, crisis, policy.handoff_gap_days)
 
     warm_name, warm, warm_figures = best_greedy(problem)
     result = optimise(problem, warm, policy)
@@ -263,70 +210,15 @@ def plan(
         improvements=result.improvements,
         horizon_end=problem.at(problem.horizon),
     )
-    return _plan(problem, schedule, objective, crisis)
+    return _plan(problem, schedule, objective, crisis, policy.handoff_gap_days)
 
 
-def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool) -> Plan:
-    assignments = [_assignment(problem, job, schedule[job.index], schedule) for job in problem.jobs]
-    assignments.sort(key=lambda a: (a.start, a.ticket))
+def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool, gap_days: float) -> Plan:
     return Plan(
         now=problem.now,
         crisis=crisis,
-        assignments=tuple(assignments),
-        unplannable=tuple(_unplanned(t, why) for t, why in problem.unplannable),
-        pushed_back=tuple(_unplanned(t, why) for t, why in problem.pushed_back),
+        assignments=tuple(assignments(problem, schedule, gap_days)),
+        unplannable=tuple(unplanned(t, why) for t, why in problem.unplannable),
+        pushed_back=tuple(unplanned(t, why) for t, why in problem.pushed_back),
         objective=objective,
     )
-
-
-def _assignment(problem: Problem, job: Job, placement: Placement, schedule: Schedule) -> Assignment:
-    option = job.options[placement.option]
-    person = problem.team[option.person]
-    end_tick = end_of(job, placement)
-    start, end = problem.at(placement.start), problem.at(end_tick)
-    ticket = job.ticket
-    reviewer = review_start = None
-    breakdown = problem.breakdowns[ticket.id]  # type: ignore[index]
-    clock = sla.describe(ticket.due, problem.now)
-    reasons = [
-        f"score {job.score:.2f} (value {breakdown.business.value:g}, {clock})",
-        f"{person.name}: {person.level} {person.role.replace('_', ' ')}"
-        + (f" with {', '.join(ticket.skills)}" if ticket.skills else ""),
-    ]
-    if placement.review is not None:
-        review = job.reviews[placement.review]
-        reviewer = problem.team[review.person].name
-        review_start = problem.at(end_tick - review.duration)
-        reasons.append(f"stretch assignment reviewed by {reviewer}")
-    if job.note:
-        reasons.append(job.note)
-    for before in job.after:
-        reasons.append(f"starts after ethics review #{problem.jobs[before].ticket.id}")
-    if job.gpus:
-        reasons.append(f"holds {job.gpus} GPU{'s' if job.gpus > 1 else ''}")
-    at_risk = end > ticket.due
-    if at_risk:
-        reasons.append(f"SLA at risk: ends {(end - ticket.due).total_seconds() / 86400:.2f}d after due")
-    if end_tick > problem.horizon:
-        reasons.append("ends after the planning horizon")
-    return Assignment(
-        ticket=ticket.id,  # type: ignore[arg-type]
-        title=ticket.title,
-        kind=ticket.kind,
-        model=ticket.model,
-        score=job.score,
-        assignee=person.name,
-        reviewer=reviewer,
-        start=start,
-        end=end,
-        due=ticket.due,
-        sla_at_risk=at_risk,
-        reason="; ".join(reasons),
-        gpus=job.gpus,
-        review_start=review_start,
-        within_horizon=end_tick <= problem.horizon,
-    )
-
-
-def _unplanned(ticket: Ticket, reason: str) -> Unplanned:
-    return Unplanned(ticket=ticket.id, title=ticket.title, kind=ticket.kind, reason=reason)  # type: ignore[arg-type]
