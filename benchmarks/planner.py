@@ -21,6 +21,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from demand.planner import plan  # noqa: E402
 from demand.problem import build_problem
 from demand.schedules import evaluate
 from demand.sla import due_at  # noqa: E402
+from demand.phases import Phase  # noqa: E402
 from demand.tickets import Ticket  # noqa: E402
 from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402
 
@@ -128,12 +130,76 @@ def make_tickets(rng: random.Random, count: int) -> list[Ticket]:
     return tickets
 
 
-def instance(count: int, seed: int) -> tuple[list[Ticket], list[TeamMember], Resources]:
-    """The seeded instance of ``count`` tickets."""
+DEPLOY_SKILLS = ("batch", "serving")
+
+
+def phased(rng: random.Random, ticket: Ticket) -> Ticket:
+    """A project or rebuild as phases: provision (a lead time) → build → GPU search → deploy.
+
+    New projects wait for provisioning (5–20 days from their creation); a third of
+    the phased tickets search hyper-parameters on the GPU pool; the deployment is a
+    batch or a serving one by an MLOps engineer.
+    """
+    effort = ticket.effort
+    skills = tuple(s for s in ticket.skills if s in DS_SKILLS)
+    phases = []
+    if ticket.kind == "new_project":
+        phases.append(Phase("provision", lead_time=float(rng.randint(5, 20))))
+    share = rng.uniform(0.55, 0.7)
+    phases.append(
+        Phase("build", effort=round(effort * share * 2) / 2 or 0.5, role="data_scientist", skills=skills)
+    )
+    if rng.random() < 0.35:
+        phases.append(
+            Phase(
+                "search",
+                effort=round(effort * 0.15 * 2) / 2 or 0.5,
+                role="data_scientist",
+                gpus=rng.choice((1, 1, 2)),
+            )
+        )
+    deploy = rng.choice(DEPLOY_SKILLS)
+    rest = max(0.5, round((effort - sum(p.effort for p in phases)) * 2) / 2)
+    phases.append(Phase("deploy", effort=rest, role="mlops_engineer", skills=(deploy,)))
+    return replace(
+        ticket,
+        phases=tuple(phases),
+        effort=sum(p.effort for p in phases),
+        skills=tuple(dict.fromkeys(s for p in phases for s in p.skills)),
+        gpus=max(p.gpus for p in phases),
+    )
+
+
+def with_phases_and_waits(rng: random.Random, tickets: list[Ticket]) -> list[Ticket]:
+    """New projects and half the rebuilds in phases; a tenth of the tickets wait for an earlier one."""
+    out = []
+    for ticket in tickets:
+        if ticket.kind == "new_project" or (ticket.kind == "rebuild" and rng.random() < 0.5):
+            ticket = phased(rng, ticket)
+        if ticket.id > 5 and ticket.kind != "ethics_review" and rng.random() < 0.1:
+            ticket = replace(ticket, after=(rng.randint(max(1, ticket.id - 30), ticket.id - 1),))
+        out.append(ticket)
+    return out
+
+
+def instance(
+    count: int, seed: int, backlog: str = "phased"
+) -> tuple[list[Ticket], list[TeamMember], Resources]:
+    """The seeded instance of ``count`` tickets (``phased``, or ``flat``: no phases or waits)."""
     rng = random.Random(f"{seed}-{count}")
     people = PEOPLE.get(count, max(3, count // 16))
     team = make_team(rng, people)
-    return make_tickets(rng, count), team, Resources(gpus=max(1, people // 5))
+    tickets = make_tickets(rng, count)
+    if backlog == "phased":
+        phasing = random.Random(f"{seed}-{count}-phases")
+        tickets = with_phases_and_waits(phasing, tickets)
+        team = [  # every MLOps engineer deploys: in batch, as a service, or both
+            p
+            if p.role == "data_scientist" or set(p.skills) & set(DEPLOY_SKILLS)
+            else p.model_copy(update={"skills": sorted([*p.skills, phasing.choice(DEPLOY_SKILLS)])})
+            for p in team
+        ]
+    return tickets, team, Resources(gpus=max(1, people // 5))
 
 
 def run(count: int, seed: int, policy: PlanningPolicy) -> dict[str, Any]:

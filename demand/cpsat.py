@@ -53,8 +53,10 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from demand import stability
 from demand.problem import CLASSES, Placement, Problem, Schedule, end_of
 from demand.schedules import evaluate
+from demand.stability import KEPT_WITHIN_TICKS
 from zenops.kernel.config import PlanningPolicy
 
 DETERMINISTIC_PER_SECOND = 0.05
@@ -202,6 +204,8 @@ class _Builder:
         self.starts[index], self.ends[index] = start, end
         self.options[index], self.reviews[index] = literals, review_literals
         self._lateness(job, end, earliest, shortest, latest_end)
+        if index in problem.anchors and problem.change_coef:
+            self._kept(job, placement, start, literals)
 
     def _options(self, job, placement, start, end, earliest: int) -> list[cp_model.IntVar]:
         problem, model, index = self.problem, self.model, job.index
@@ -263,6 +267,21 @@ class _Builder:
                 model.add(end <= problem.horizon).only_enforce_if(delivered)
                 model.add_hint(delivered, self.ends_now[index] <= problem.horizon)
                 self.objective.append(-job.miss_coef * delivered)
+
+    def _kept(self, job, placement, start, literals) -> None:
+        """An anchored job kept in place saves the change cost (see demand.stability)."""
+        anchor = self.problem.anchors[job.index]
+        model = self.model
+        kept = model.new_bool_var(f"k{job.index}")
+        if anchor.option is not None:
+            person = job.options[anchor.option].person
+            same = [lit for lit, o in zip(literals, job.options, strict=True) if o.person == person]
+            model.add_bool_or(same).only_enforce_if(kept)
+        model.add(start >= anchor.start - KEPT_WITHIN_TICKS).only_enforce_if(kept)
+        model.add(start <= anchor.start + KEPT_WITHIN_TICKS).only_enforce_if(kept)
+        model.add_hint(kept, stability.kept(anchor, job, placement))
+        self.constant += self.problem.change_coef
+        self.objective.append(-self.problem.change_coef * kept)
 
     def precedence_and_capacity(self) -> None:
         """Free jobs follow their predecessors; a person does one thing at a time; GPUs are shared."""

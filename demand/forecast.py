@@ -21,6 +21,7 @@ from typing import Any
 from demand import sla
 from demand.problem import TICK, TICKS_PER_DAY, Job, Placement, Problem, Schedule, end_of
 from demand.schedules import busy_intervals
+from demand.stability import moved
 from demand.tickets import Ticket
 
 
@@ -36,6 +37,7 @@ class PhaseSlot:
     due: datetime
     reason: str
     reviewer: str | None = None
+    review_start: datetime | None = None
     gpus: int = 0
 
     @property
@@ -50,6 +52,7 @@ class PhaseSlot:
             "kind": self.kind,
             "assignee": self.assignee,
             "reviewer": self.reviewer,
+            "review_start": self.review_start.isoformat() if self.review_start else None,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "due": self.due.isoformat(),
@@ -115,6 +118,8 @@ class Assignment:
     phases: tuple[PhaseSlot, ...] = ()
     handoffs: tuple[Handoff, ...] = ()
     after: tuple[int, ...] = ()
+    explain: str = ""
+    moved: bool = False
 
     @property
     def people(self) -> tuple[str, ...]:
@@ -144,6 +149,8 @@ class Assignment:
             "within_horizon": self.within_horizon,
             "after": list(self.after),
             "reason": self.reason,
+            "explain": self.explain,
+            "moved": self.moved,
         }
         if self.phases:
             data["phases"] = [slot.to_dict() for slot in self.phases]
@@ -174,8 +181,9 @@ def unplanned(ticket: Ticket, reason: str) -> Unplanned:
 def assignments(problem: Problem, schedule: Schedule, gap_days: float) -> list[Assignment]:
     """Every planned ticket, by start, with its phases, hand-offs and reasons."""
     busy = busy_intervals(problem, schedule)
+    changed = frozenset(moved(problem, schedule)) if problem.anchors else frozenset()
     out = [
-        _assignment(problem, schedule, [problem.jobs[i] for i in chain], busy, gap_days)
+        _assignment(problem, schedule, [problem.jobs[i] for i in chain], busy, gap_days, changed)
         for chain in problem.chains.values()
     ]
     out.sort(key=lambda a: (a.start, a.ticket))
@@ -188,6 +196,7 @@ def _assignment(
     chain: list[Job],
     busy: dict[int, list[tuple[int, int, int]]],
     gap_days: float,
+    changed: frozenset[int],
 ) -> Assignment:
     final = chain[-1]
     ticket = final.ticket
@@ -227,6 +236,8 @@ def _assignment(
         sponsor=ticket.sponsor,
         phases=slots,
         handoffs=handoffs,
+        explain=problem.breakdowns[ticket.id].explain(),  # type: ignore[index]
+        moved=any(job.index in changed for job in chain),
         after=tuple(
             problem.jobs[k].ticket.id for j in chain for k in j.after if problem.jobs[k].ticket is not ticket
         ),  # type: ignore[misc]
@@ -293,7 +304,7 @@ def _slot(
 ) -> PhaseSlot:
     placement = schedule[job.index]
     option = job.options[placement.option]
-    reviewer, _ = _review(problem, job, placement)
+    reviewer, review_start = _review(problem, job, placement)
     return PhaseSlot(
         name=job.phase.name,  # type: ignore[union-attr]
         kind="lead_time" if job.is_wait else "work",
@@ -303,6 +314,7 @@ def _slot(
         due=problem.at(job.due) if not job.final else job.ticket.due,
         reason=why_then(problem, schedule, job, busy),
         reviewer=reviewer,
+        review_start=review_start,
         gpus=job.gpus,
     )
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from demand.problem import Figures, Job, Placement, Problem, Schedule, end_of
 from demand.schedules import Busy, GpuProfile, evaluate
+from demand.stability import KEPT_WITHIN_TICKS
 
 OrderKey = Callable[[Job], tuple[float, ...]]
 
@@ -98,11 +99,16 @@ class _State:
         self.gpus.add(placement.start, end, job.gpus)
         self.schedule[job.index] = placement
 
-    def best(self, job: Job) -> Placement:
-        """The staffing that ends the job earliest (ties: no stretch, then team order)."""
-        not_before = self.ready(job)
+    def best(self, job: Job, only: int | None = None, not_before: int = 0) -> Placement:
+        """The staffing that ends the job earliest (ties: no stretch, then team order).
+
+        ``only``: that staffing option; ``not_before``: a start no earlier than that.
+        """
+        not_before = max(not_before, self.ready(job))
         best: tuple[tuple[int, int, int, int], Placement] | None = None
         for i, option in enumerate(job.options):
+            if only is not None and i != only:
+                continue
             reviews: Sequence[int | None] = range(len(job.reviews)) if option.stretch else (None,)
             for review in reviews:
                 start = self.earliest(job, i, review, not_before)
@@ -118,10 +124,16 @@ class _State:
         return best[1]
 
 
-def list_schedule(problem: Problem, order: Sequence[int]) -> Schedule:
-    """Schedule the jobs one by one in ``order``, each at its earliest finish."""
+def list_schedule(problem: Problem, order: Sequence[int], anchored: bool = False) -> Schedule:
+    """Schedule the jobs one by one in ``order``, each at its earliest finish.
+
+    ``anchored``: the jobs the previous plan placed go first, by their previous start,
+    each with its previous person from a day before its previous start on (see
+    :mod:`demand.stability`); then the others in ``order``.
+    """
     state = _State(problem)
     waiting: dict[int, list[int]] = {}
+    anchors = problem.anchors if anchored else {}
 
     def run(index: int) -> None:
         job = problem.jobs[index]
@@ -129,12 +141,18 @@ def list_schedule(problem: Problem, order: Sequence[int]) -> Schedule:
         if pending:
             waiting.setdefault(pending[0], []).append(index)
             return
-        state.place(job, state.best(job))
+        anchor = anchors.get(index)
+        if anchor is None:
+            state.place(job, state.best(job))
+        else:
+            state.place(job, state.best(job, anchor.option, anchor.start - KEPT_WITHIN_TICKS))
         for follower in waiting.pop(index, []):
             run(follower)
 
-    for index in order:
-        run(index)
+    first = sorted(anchors, key=lambda i: (anchors[i].start, i))
+    for index in [*first, *(i for i in order if i not in anchors)]:
+        if index not in state.schedule and not any(index in w for w in waiting.values()):
+            run(index)
     return state.schedule
 
 
@@ -150,12 +168,16 @@ def compact(problem: Problem, schedule: Schedule) -> Schedule:
 
 
 def best_greedy(problem: Problem, names: Sequence[str] = tuple(ORDERS)) -> tuple[str, Schedule, Figures]:
-    """The cheapest of the list schedules in the orders ``names``."""
+    """The cheapest of the list schedules in the orders ``names`` (and, with anchors, the
+    previous plan repaired, in the first of them)."""
     best: tuple[str, Schedule, Figures] | None = None
-    for name in names:
-        schedule = list_schedule(problem, ordered(problem, name))
+    tries = [(name, False) for name in names]
+    if problem.anchors:
+        tries.append((names[0], True))
+    for name, anchored in tries:
+        schedule = list_schedule(problem, ordered(problem, name), anchored)
         figures = evaluate(problem, schedule)
         if best is None or figures.cost < best[2].cost:
-            best = (name, schedule, figures)
+            best = ("previous plan" if anchored else name, schedule, figures)
     assert best is not None
     return best

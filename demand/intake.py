@@ -89,6 +89,17 @@ def _left_out(
     return tuple(found)
 
 
+def plannable(ticket: Ticket, team: Sequence[TeamMember], resources: Resources) -> str | None:
+    """Why no plan could take a new ticket as it is (a phase no one may do, GPUs beyond the
+    pool), as one line naming the field; None when a plan could."""
+    why = _left_out(ticket, team, resources, {})
+    if not isinstance(why, str):
+        return None
+    if "GPUs" in why:
+        return f"gpus: {why}"
+    return f"phases: {why}" if ticket.phases else f"skills: {why}" if ticket.skills else f"kind: {why}"
+
+
 def _gate(intake: Intake, closed: dict[int | None, str]) -> None:
     """What each ticket starts after; a ticket that waits for one left out is left out too."""
     changed = True

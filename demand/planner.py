@@ -27,18 +27,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 __all__ = ["Assignment", "Objective", "Plan", "Unplanned", "plan"]
 
 from demand.bounds import fluid_bound
-from demand.cpsat import optimise
+from demand.cpsat import SolverResult, optimise
 from demand.forecast import Assignment, Unplanned, assignments, unplanned
 from demand.greedy import best_greedy, compact
-from demand.problem import COST_PER_DAY, Problem, Schedule, build_problem
+from demand.problem import COST_PER_DAY, Figures, Problem, Schedule, build_problem, end_of
+from demand.relaxation import lp_bound
 from demand.schedules import evaluate, violations
+from demand.stability import Planned, anchors
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 from zenops.kernel.errors import PlanningError
@@ -53,7 +55,8 @@ class Objective:
     ``cost``: the optimised objective in weighted days (see :mod:`demand.problem`);
     ``bound``: a proven lower bound on the cost: CP-SAT's, or the fluid relaxation's
     (:mod:`demand.bounds`) when that is higher, as ``bound_source`` says;
-    ``gap``: (cost − bound) / cost.
+    ``gap``: (cost − bound) / cost; ``anchored``: jobs the previous plan placed,
+    ``moved``: how many of them this plan moves (see :mod:`demand.stability`).
     """
 
     lateness: float = 0.0
@@ -71,10 +74,13 @@ class Objective:
     shortfall: Mapping[str, float] = field(default_factory=dict)
     planner_seconds: float = 0.0
     solver_seconds: float = 0.0
+    bound_seconds: float = 0.0
     deterministic_time: float = 0.0
     neighbourhoods: int = 0
     improvements: int = 0
     horizon_end: datetime | None = None
+    anchored: int = 0
+    moved: int = 0
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         """JSON-ready fields; without ``timings`` only what is the same on every run."""
@@ -98,9 +104,12 @@ class Objective:
             "neighbourhoods": self.neighbourhoods,
             "improvements": self.improvements,
             "horizon_end": self.horizon_end.isoformat() if self.horizon_end else None,
+            "bound_seconds": round(self.bound_seconds, 3),
+            "anchored": self.anchored,
+            "moved": self.moved,
         }
         if not timings:
-            for key in ("planner_seconds", "solver_seconds"):
+            for key in ("planner_seconds", "solver_seconds", "bound_seconds"):
                 del data[key]
         return data
 
@@ -120,6 +129,15 @@ class Plan:
     def at_risk(self) -> tuple[Assignment, ...]:
         """Assignments that end after their ticket is due."""
         return tuple(a for a in self.assignments if a.sla_at_risk)
+
+    def planned(self) -> list[Planned]:
+        """Each ticket's assignments (per phase where it has phases), for the next plan to keep."""
+        out = []
+        for a in self.assignments:
+            if not a.phases:
+                out.append(Planned(a.ticket, None, a.assignee, a.start))
+            out += [Planned(a.ticket, slot.name, slot.assignee, slot.start) for slot in a.phases]
+        return out
 
     def for_person(self, name: str) -> tuple[Assignment, ...]:
         """The assignments one person works on (a phase or a review of them included), by start."""
@@ -150,24 +168,76 @@ def plan(
     crisis: bool = False,
     sla_weights: Mapping[str, float] | None = None,
     done_assets: Iterable[str] = (),
+    previous: Iterable[Planned] = (),
 ) -> Plan:
     """Plan the open tickets on the team's capacity and the GPU pool.
 
     ``sla_weights`` maps SLA tier to lateness weight (default:
     :func:`demand.sla.tier_weights` of the default tiers; pass
     ``tier_weights(config.sla_tiers)``). ``done_assets`` are data assets that done
-    tickets produced (they shorten tickets that re-use them).
+    tickets produced (they shorten tickets that re-use them). ``previous``: the last
+    plan's assignments, kept unless moving them pays (:mod:`demand.stability`).
+    ``tickets`` may hold closed tickets too: a ticket waiting for a done one may start.
     """
     began = time.perf_counter()
     problem = build_problem(
         tickets, team, resources, policy, now, crisis=crisis, sla_weights=sla_weights, done_assets=done_assets
     )
+    previous = list(previous)
+    if previous:
+        problem = replace(
+            problem,
+            anchors=anchors(problem.jobs, problem.team, previous, problem.now),
+            change_coef=round(policy.change_cost_days * COST_PER_DAY),
+        )
     if not problem.jobs:
         objective = Objective(
             planner_seconds=time.perf_counter() - began, horizon_end=problem.at(problem.horizon)
         )
         return _plan(problem, {}, objective, crisis, policy.handoff_gap_days)
+    found = _search(problem, policy)
+    bound, source, bound_seconds = _bound(problem, policy, found)
+    figures = found.figures
+    objective = Objective(
+        lateness=figures.lateness,
+        late_tickets=figures.late_tickets,
+        value_delivered=figures.value_delivered,
+        value_total=figures.value_total,
+        cost=figures.cost_days,
+        bound=bound / COST_PER_DAY,
+        bound_source=source,
+        gap=0.0 if figures.cost == 0 else (figures.cost - bound) / figures.cost,
+        solver=found.solver,
+        status="OPTIMAL" if figures.cost <= bound else found.status,  # the bound proves no plan is cheaper
+        warm_start=found.warm_name,
+        warm_start_cost=found.warm_cost / COST_PER_DAY,
+        shortfall=figures.shortfall,
+        planner_seconds=time.perf_counter() - began,
+        solver_seconds=found.result.seconds,
+        bound_seconds=bound_seconds,
+        deterministic_time=found.result.deterministic_time,
+        neighbourhoods=found.result.neighbourhoods,
+        improvements=found.result.improvements,
+        horizon_end=problem.at(problem.horizon),
+        anchored=len(problem.anchors),
+        moved=figures.moved,
+    )
+    return _plan(problem, found.schedule, objective, crisis, policy.handoff_gap_days)
 
+
+@dataclass(frozen=True)
+class _Found:
+    schedule: Schedule
+    figures: Figures
+    solver: str
+    status: str
+    warm_name: str
+    warm_cost: int
+    result: SolverResult
+
+
+def _search(problem: Problem, policy: PlanningPolicy) -> _Found:
+    """The best greedy schedule, improved by CP-SAT, each job then moved as early as it can go."""
     warm_name, warm, warm_figures = best_greedy(problem)
     result = optimise(problem, warm, policy)
     schedule, figures = warm, warm_figures
@@ -183,34 +253,22 @@ def plan(
     broken = violations(problem, schedule)
     if broken:
         raise PlanningError(f"the plan breaks a rule: {broken[0]}")
+    return _Found(schedule, figures, solver, status, warm_name, warm_figures.cost, result)
 
-    bound, bound_source = fluid_bound(problem), "fluid relaxation"
-    if result.bound is not None and result.bound >= bound:
-        bound, bound_source = min(result.bound, figures.cost), "cp-sat"
-    if figures.cost <= bound:  # the bound proves no plan is cheaper
-        status = "OPTIMAL"
-    objective = Objective(
-        lateness=figures.lateness,
-        late_tickets=figures.late_tickets,
-        value_delivered=figures.value_delivered,
-        value_total=figures.value_total,
-        cost=figures.cost_days,
-        bound=bound / COST_PER_DAY,
-        bound_source=bound_source,
-        gap=0.0 if figures.cost == 0 else (figures.cost - bound) / figures.cost,
-        solver=solver,
-        status=status,
-        warm_start=warm_name,
-        warm_start_cost=warm_figures.cost_days,
-        shortfall=figures.shortfall,
-        planner_seconds=time.perf_counter() - began,
-        solver_seconds=result.seconds,
-        deterministic_time=result.deterministic_time,
-        neighbourhoods=result.neighbourhoods,
-        improvements=result.improvements,
-        horizon_end=problem.at(problem.horizon),
-    )
-    return _plan(problem, schedule, objective, crisis, policy.handoff_gap_days)
+
+def _bound(problem: Problem, policy: PlanningPolicy, found: _Found) -> tuple[int, str, float]:
+    """The best proven lower bound on the cost: CP-SAT's, the fluid or the LP relaxation's."""
+    began = time.perf_counter()
+    candidates = [(fluid_bound(problem), "fluid relaxation")]
+    if found.result.bound is not None:
+        candidates.append((found.result.bound, "cp-sat"))
+    if policy.bound_time_s > 0 and found.figures.cost > max(c for c, _ in candidates):
+        ends = {j.index: end_of(j, found.schedule[j.index]) for j in problem.jobs}
+        relaxed = lp_bound(problem, max(ends.values()), policy.bound_time_s, tails=ends)
+        if relaxed.bound is not None:
+            candidates.append((relaxed.bound, "lp relaxation"))
+    bound, source = max(candidates, key=lambda c: c[0])
+    return min(bound, found.figures.cost), source, time.perf_counter() - began
 
 
 def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool, gap_days: float) -> Plan:

@@ -21,6 +21,7 @@ The cost of a schedule, in weighted days (the planner minimises it)::
     cost = Σ lateness weight × days late                    (SLA-weighted lateness)
          + Σ UNDELIVERED_DAYS × value, for tickets ending after the horizon
          + BALANCE_PENALTY_DAYS × person-days missing from the quick-win and R&D shares
+         + change_cost_days × assignments of the previous plan moved    (see demand.stability)
 
     lateness weight = tier weight (SlaTier.lateness_weight, 1 without a tier)
                       × value × sponsor weight
@@ -38,6 +39,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from demand import priority
 from demand.intake import phases_of, take_in
@@ -144,6 +146,8 @@ class Problem:
     pushed_back: tuple[tuple[Ticket, str], ...] = ()
     breakdowns: Mapping[int, priority.ScoreBreakdown] = field(default_factory=dict)
     chains: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    anchors: Mapping[int, Any] = field(default_factory=dict)  # demand.stability.Anchor by job
+    change_coef: int = 0
 
     def at(self, tick: int) -> datetime:
         """The time of a tick."""
@@ -194,6 +198,7 @@ class Figures:
     value_total: float
     shortfall: Mapping[str, float]
     makespan: int
+    moved: int = 0
 
     @property
     def cost_days(self) -> float:

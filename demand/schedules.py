@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from demand.problem import CLASSES, TICKS_PER_DAY, Figures, Problem, Schedule, end_of
+from demand.stability import moved
 
 
 def evaluate(problem: Problem, schedule: Schedule) -> Figures:
@@ -35,6 +36,8 @@ def evaluate(problem: Problem, schedule: Schedule) -> Figures:
                 in_window[name] += job.effort_ticks
     shortfall = {name: max(0, problem.targets[name] - in_window[name]) for name in CLASSES}
     cost += problem.shortfall_coef * sum(shortfall.values())
+    changed = len(moved(problem, schedule)) if problem.anchors else 0
+    cost += problem.change_coef * changed
     return Figures(
         cost=cost,
         lateness=lateness,
@@ -43,6 +46,7 @@ def evaluate(problem: Problem, schedule: Schedule) -> Figures:
         value_total=sum(j.value for j in problem.jobs if j.final),
         shortfall={k: v / TICKS_PER_DAY for k, v in shortfall.items()},
         makespan=makespan,
+        moved=changed,
     )
 
 

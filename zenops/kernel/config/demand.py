@@ -156,6 +156,8 @@ class PlanningPolicy(_Strict):
     - ``change_cost_days``: what moving an assignment of the previous plan (another
       person, or another start) costs, in weighted days (default 1.0): a re-plan keeps
       the previous plan's assignments unless moving them saves more (0: no stickiness).
+    - ``bound_time_s``: time for the LP relaxation's lower bound on the plan's cost, the
+      figure the plan's gap is measured against (default 2; 0: the cheaper bounds only).
     """
 
     quick_win_share: float = Field(0.15, ge=0, le=1)
@@ -173,6 +175,7 @@ class PlanningPolicy(_Strict):
     phases: dict[Name, list[PhaseTemplate]] = {}
     handoff_gap_days: float = Field(5.0, ge=0)
     change_cost_days: float = Field(1.0, ge=0)
+    bound_time_s: float = Field(2.0, ge=0)
 
     @model_validator(mode="after")
     def _shares(self) -> PlanningPolicy:
