@@ -37,8 +37,8 @@ from demand.bounds import fluid_bound
 from demand.cpsat import SolverResult, optimise
 from demand.forecast import Assignment, Unplanned, assignments, unplanned
 from demand.greedy import best_greedy, compact
+from demand.lagrange import WALL_CAP_FACTOR, lagrangian_bound, rounds_for
 from demand.problem import COST_PER_DAY, Figures, Problem, Schedule, build_problem, end_of
-from demand.relaxation import lp_bound
 from demand.schedules import evaluate, violations
 from demand.stability import Planned, anchors
 from demand.tickets import Ticket
@@ -257,16 +257,18 @@ def _search(problem: Problem, policy: PlanningPolicy) -> _Found:
 
 
 def _bound(problem: Problem, policy: PlanningPolicy, found: _Found) -> tuple[int, str, float]:
-    """The best proven lower bound on the cost: CP-SAT's, the fluid or the LP relaxation's."""
+    """The best proven lower bound on the cost: CP-SAT's, the fluid or the Lagrangian relaxation's."""
     began = time.perf_counter()
     candidates = [(fluid_bound(problem), "fluid relaxation")]
     if found.result.bound is not None:
         candidates.append((found.result.bound, "cp-sat"))
     if policy.bound_time_s > 0 and found.figures.cost > max(c for c, _ in candidates):
-        ends = {j.index: end_of(j, found.schedule[j.index]) for j in problem.jobs}
-        relaxed = lp_bound(problem, max(ends.values()), policy.bound_time_s, tails=ends)
-        if relaxed.bound is not None:
-            candidates.append((relaxed.bound, "lp relaxation"))
+        end = max(end_of(j, found.schedule[j.index]) for j in problem.jobs)
+        rounds = rounds_for(problem, end, policy.bound_time_s)
+        wall = policy.bound_time_s * WALL_CAP_FACTOR
+        dual = lagrangian_bound(problem, found.figures.cost, end, wall, rounds, found.schedule)
+        if dual.bound is not None:
+            candidates.append((dual.bound, "lagrangian relaxation"))
     bound, source = max(candidates, key=lambda c: c[0])
     return min(bound, found.figures.cost), source, time.perf_counter() - began
 

@@ -156,8 +156,9 @@ class PlanningPolicy(_Strict):
     - ``change_cost_days``: what moving an assignment of the previous plan (another
       person, or another start) costs, in weighted days (default 1.0): a re-plan keeps
       the previous plan's assignments unless moving them saves more (0: no stickiness).
-    - ``bound_time_s``: time for the LP relaxation's lower bound on the plan's cost, the
-      figure the plan's gap is measured against (default 2; 0: the cheaper bounds only).
+    - ``bound_time_s``: time for the Lagrangian relaxation's lower bound on the plan's
+      cost, the figure the plan's gap is measured against (default 2; 0: the cheaper
+      bounds only). Reproducible: it sets a number of rounds by the problem's size.
     """
 
     quick_win_share: float = Field(0.15, ge=0, le=1)
