@@ -95,7 +95,7 @@ def sponsor_views(
             for t in tickets
             if t.sponsor == name and t.status == "done" and closed_at.get(t.id, t.updated) >= since  # type: ignore[arg-type]
         )
-        if planned or waiting or delivered or name == sponsor:
+        if planned or waiting or delivered or (sponsor is not None and name == sponsor):
             views.append(SponsorView(name, planned, waiting, delivered))
     return views
 
