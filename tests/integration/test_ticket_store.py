@@ -13,10 +13,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table, create_engine, insert, inspect
+from sqlalchemy import MetaData, Table, create_engine, func, insert, inspect, select
 
+from demand.adapters.plan_log import SqlPlanLog, plans_table
+from demand.adapters.plan_log import metadata as plan_metadata
 from demand.adapters.sql import SqlTicketRepository, mask_url, metadata, open_store, tickets_table
 from demand.phases import Phase
+from tests.unit.test_demand_plan_log import PlanLogContract
 from tests.unit.test_demand_repository import Clock, RepositoryContract, draft
 from zenops.kernel.errors import StoreError
 
@@ -61,6 +64,23 @@ class TestSqlTicketRepository(RepositoryContract):
         store = SqlTicketRepository(store_url, clock=Clock())
         yield store
         store.dispose()
+
+
+class TestSqlPlanLog(PlanLogContract):
+    @pytest.fixture
+    def log(self, store_url):
+        if store_url.startswith("postgresql"):
+            engine = create_engine(store_url)
+            plan_metadata.drop_all(engine)
+            engine.dispose()
+        store = SqlTicketRepository(store_url, clock=Clock())  # makes the SQLite folder
+        yield SqlPlanLog(store_url, engine=store._engine)
+        store.dispose()
+
+    @staticmethod
+    def count(log, mode):
+        with log._engine.connect() as conn:
+            return conn.execute(select(func.count()).where(plans_table.c.mode == mode)).scalar_one()
 
 
 def test_tables_are_created_once_and_data_survives_reopening(store_url):
