@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 
 from demand.problem import Figures, Job, Placement, Problem, Schedule, end_of
 from demand.schedules import Busy, GpuProfile, evaluate
-from demand.stability import KEPT_WITHIN_TICKS
 
 OrderKey = Callable[[Job], tuple[float, ...]]
 
@@ -99,10 +98,13 @@ class _State:
         self.gpus.add(placement.start, end, job.gpus)
         self.schedule[job.index] = placement
 
-    def best(self, job: Job, only: int | None = None, not_before: int = 0) -> Placement:
+    def best(
+        self, job: Job, only: int | None = None, not_before: int = 0, reviewed_by: int | None = None
+    ) -> Placement:
         """The staffing that ends the job earliest (ties: no stretch, then team order).
 
-        ``only``: that staffing option; ``not_before``: a start no earlier than that.
+        ``only``: that staffing option; ``not_before``: a start no earlier than that;
+        ``reviewed_by``: that review, for a stretch option.
         """
         not_before = max(not_before, self.ready(job))
         best: tuple[tuple[int, int, int, int], Placement] | None = None
@@ -110,6 +112,8 @@ class _State:
             if only is not None and i != only:
                 continue
             reviews: Sequence[int | None] = range(len(job.reviews)) if option.stretch else (None,)
+            if option.stretch and reviewed_by is not None:
+                reviews = (reviewed_by,)
             for review in reviews:
                 start = self.earliest(job, i, review, not_before)
                 rank = (
@@ -128,8 +132,10 @@ def list_schedule(problem: Problem, order: Sequence[int], anchored: bool = False
     """Schedule the jobs one by one in ``order``, each at its earliest finish.
 
     ``anchored``: the jobs the previous plan placed go first, by their previous start,
-    each with its previous person from a day before its previous start on (see
-    :mod:`demand.stability`); then the others in ``order``.
+    each with its previous person (and reviewer) from its previous start on (see
+    :mod:`demand.stability`); then the others in ``order``. The previous plan was
+    valid, so its jobs mostly land where they were: a job allowed to start earlier would
+    take the time of others and push them, and their reviews, out of place.
     """
     state = _State(problem)
     waiting: dict[int, list[int]] = {}
@@ -145,7 +151,8 @@ def list_schedule(problem: Problem, order: Sequence[int], anchored: bool = False
         if anchor is None:
             state.place(job, state.best(job))
         else:
-            state.place(job, state.best(job, anchor.option, anchor.start - KEPT_WITHIN_TICKS))
+            not_before = anchor.start
+            state.place(job, state.best(job, anchor.option, not_before, anchor.review))
         for follower in waiting.pop(index, []):
             run(follower)
 

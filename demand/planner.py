@@ -135,8 +135,10 @@ class Plan:
         out = []
         for a in self.assignments:
             if not a.phases:
-                out.append(Planned(a.ticket, None, a.assignee, a.start))
-            out += [Planned(a.ticket, slot.name, slot.assignee, slot.start) for slot in a.phases]
+                out.append(Planned(a.ticket, None, a.assignee, a.start, a.reviewer))
+            out += [
+                Planned(a.ticket, slot.name, slot.assignee, slot.start, slot.reviewer) for slot in a.phases
+            ]
         return out
 
     def for_person(self, name: str) -> tuple[Assignment, ...]:

@@ -29,6 +29,7 @@ class Planned:
     phase: str | None
     assignee: str | None
     start: datetime
+    reviewer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -37,6 +38,7 @@ class Planned:
             "phase": self.phase,
             "assignee": self.assignee,
             "start": self.start.isoformat(),
+            "reviewer": self.reviewer,
         }
 
     @classmethod
@@ -47,15 +49,18 @@ class Planned:
             data.get("phase"),
             data.get("assignee"),
             datetime.fromisoformat(data["start"]),
+            data.get("reviewer"),
         )
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """Where a job sat in the previous plan: its staffing option (None: nobody's), its start tick."""
+    """Where a job sat in the previous plan: its staffing option (None: nobody's), its start tick,
+    its review (the ``Job.reviews`` entry of its reviewer, if it had one still on the team)."""
 
     option: int | None
     start: int
+    review: int | None = None
 
 
 def anchors(
@@ -80,7 +85,8 @@ def anchors(
             if o.person is not None and names[o.person] == before.assignee
         ]
         if options:
-            out[job.index] = Anchor(options[0], start)
+            reviews = [i for i, r in enumerate(job.reviews) if names[r.person] == before.reviewer]
+            out[job.index] = Anchor(options[0], start, reviews[0] if reviews else None)
     return out
 
 

@@ -6,9 +6,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from demand.chart import LEAD_TIMES, bars, draw_chart, gpu_use
+from demand.greedy import list_schedule, ordered
 from demand.phases import Phase
 from demand.planner import plan
+from demand.problem import build_problem
 from demand.sponsors import sponsor_views, sponsors_markdown
+from demand.stability import anchors, moved
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 
@@ -220,3 +223,23 @@ def test_each_sponsor_sees_their_items_what_comes_first_and_what_was_delivered()
     assert [v.sponsor for v in only] == ["risk"] and only[0].delivered == ()
     text = sponsors_markdown(views.values(), 30)
     assert "## retail" in text and "SLA missed by 2.5d" in text and "| #2 new_project 2 | 2 of 2 |" in text
+
+
+def test_the_previous_plan_replayed_as_the_warm_start_keeps_every_assignment_and_review():
+    team = [
+        *TEAM,
+        TeamMember(name="raj", role="data_scientist", skills=["tabular"], level="junior"),
+        TeamMember(name="bo", role="mlops_engineer", skills=["batch"], level="junior", capacity=0.5),
+    ]
+    backlog = [
+        ticket(i, kind="rebuild" if i % 3 else "refresh", days=3 + i % 7, effort=1.0 + i % 4, risk=1 + i % 5)
+        for i in range(1, 61)
+    ]
+    backlog += [ticket(30, phases=PROJECT), ticket(31, phases=PROJECT, days=20)]
+    first = plan(backlog, team, Resources(gpus=2), POLICY, NOW)
+    kept = first.planned()
+    assert any(p.reviewer for p in kept)  # stretch work, reviewed
+    problem = build_problem(backlog, team, Resources(gpus=2), POLICY, NOW)
+    problem = replace(problem, anchors=anchors(problem.jobs, problem.team, kept, NOW), change_coef=1)
+    assert len(problem.anchors) == len(kept)
+    assert moved(problem, list_schedule(problem, ordered(problem, "score"), anchored=True)) == []
