@@ -29,11 +29,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demand.greedy import list_schedule, ordered  # noqa: E402
-from demand.planner import plan  # noqa: E402
-from demand.problem import build_problem
-from demand.schedules import evaluate
-from demand.sla import due_at  # noqa: E402
 from demand.phases import Phase  # noqa: E402
+from demand.planner import Plan, plan  # noqa: E402
+from demand.problem import build_problem  # noqa: E402
+from demand.schedules import evaluate  # noqa: E402
+from demand.sla import due_at  # noqa: E402
+from demand.stability import Planned  # noqa: E402
 from demand.tickets import Ticket  # noqa: E402
 from zenops.kernel.config import DEFAULT_SLA_TIERS, PlanningPolicy, Resources, TeamMember  # noqa: E402
 
@@ -202,9 +203,63 @@ def instance(
     return tickets, team, Resources(gpus=max(1, people // 5))
 
 
-def run(count: int, seed: int, policy: PlanningPolicy) -> dict[str, Any]:
-    """Plan one instance with the planner and every baseline; their figures."""
-    tickets, team, resources = instance(count, seed)
+def newcomer(tickets: list[Ticket]) -> Ticket:
+    """The ticket a re-plan takes in: a gold refresh opened now, due in two days."""
+    ident = max(t.id for t in tickets) + 1  # type: ignore[type-var]
+    return Ticket(
+        id=ident,
+        kind="refresh",
+        title=f"refresh {ident}",
+        due=due_at("refresh", NOW, DEFAULT_SLA_TIERS["gold"]),
+        created=NOW,
+        updated=NOW,
+        model="model-1",
+        sla="gold",
+        value=8,
+        sponsor="risk",
+        effort=2.0,
+        risk=2,
+    )
+
+
+def moved_between(before: list[Planned], after: list[Planned]) -> int:
+    """Assignments of ``before`` that ``after`` gives to someone else or starts over a day apart."""
+    where = {(p.ticket, p.phase): p for p in after}
+    return sum(not _kept(old, where.get((old.ticket, old.phase))) for old in before)
+
+
+def _kept(old: Planned, new: Planned | None) -> bool:
+    """The rule of :func:`demand.stability.kept`: the same person (any, for a lead time), within a day."""
+    if new is None or (old.assignee is not None and new.assignee != old.assignee):
+        return False
+    return abs((new.start - old.start).total_seconds()) <= 86400
+
+
+def stability(
+    tickets: list[Ticket], team: list[TeamMember], resources: Resources, policy: PlanningPolicy, first: Plan
+) -> dict[str, Any]:
+    """Re-plan after one new ticket, keeping the first plan (and, to compare, from scratch)."""
+    more = [*tickets, newcomer(tickets)]
+    previous = first.planned()
+    began = time.perf_counter()
+    kept = plan(more, team, resources, policy, NOW, previous=previous)
+    seconds = time.perf_counter() - began
+    free = plan(more, team, resources, policy, NOW)
+    return {
+        "assignments": len(previous),
+        "moved": moved_between(previous, kept.planned()),
+        "moved_from_scratch": moved_between(previous, free.planned()),
+        "lateness": round(kept.objective.lateness, 1),
+        "lateness_from_scratch": round(free.objective.lateness, 1),
+        "value": round(kept.objective.value_delivered, 1),
+        "value_from_scratch": round(free.objective.value_delivered, 1),
+        "seconds": round(seconds, 2),
+    }
+
+
+def run(count: int, seed: int, policy: PlanningPolicy, backlog: str = "phased") -> dict[str, Any]:
+    """Plan one instance with the planner and every baseline; their figures and the re-plan's."""
+    tickets, team, resources = instance(count, seed, backlog)
     began = time.perf_counter()
     result = plan(tickets, team, resources, policy, NOW)
     seconds = time.perf_counter() - began
@@ -239,9 +294,12 @@ def run(count: int, seed: int, policy: PlanningPolicy) -> dict[str, Any]:
         "warm_start": result.objective.warm_start,
         "warm_start_cost": result.objective.warm_start_cost and round(result.objective.warm_start_cost, 1),
         "planner_seconds": round(seconds, 2),
+        "solver_seconds": round(result.objective.solver_seconds, 2),
+        "bound_seconds": round(result.objective.bound_seconds, 2),
         "deterministic_time": round(result.objective.deterministic_time, 2),
         "neighbourhoods": result.objective.neighbourhoods,
         "improvements": result.objective.improvements,
+        "stability": stability(tickets, team, resources, policy, result),
     }
 
 
@@ -250,7 +308,8 @@ def table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['tickets']} tickets, {report['people']} people, {report['gpus']} GPUs: "
         f"{report['planned']} planned, {report['unplannable']} unplannable, "
-        f"planner {report['planner_seconds']:.2f}s ({report['solver']} {report['status']}, "
+        f"planner {report['planner_seconds']:.2f}s (search {report['solver_seconds']:.2f}s, "
+        f"bound {report['bound_seconds']:.2f}s; {report['solver']} {report['status']}, "
         f"warm start {report['warm_start']} {report['warm_start_cost']}, "
         f"{report['improvements']}/{report['neighbourhoods']} neighbourhoods improved)",
         f"  {'method':<10} {'SLA-weighted lateness':>22} {'value delivered':>16} {'cost':>12}",
@@ -261,6 +320,13 @@ def table(report: dict[str, Any]) -> str:
     lines.append(f"  {'bound':<10} {'':>22} {report['value_total']:>16.1f} {bound:>12}")
     if report["bound"] is not None:
         lines.append(f"  planner gap to the {report['bound_source']} bound: {report['gap']:.1%}")
+    again = report["stability"]
+    lines.append(
+        f"  re-plan after one new ticket: {again['moved']} of {again['assignments']} assignments moved "
+        f"(from scratch: {again['moved_from_scratch']}), lateness {again['lateness']:.1f} "
+        f"(from scratch: {again['lateness_from_scratch']:.1f}), value {again['value']:.1f} "
+        f"(from scratch: {again['value_from_scratch']:.1f}), {again['seconds']:.2f}s"
+    )
     return "\n".join(lines)
 
 
@@ -271,19 +337,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=None, help="CP-SAT limit (default: by size)")
     parser.add_argument("--horizon-days", type=int, default=60)
+    parser.add_argument("--bound-time", type=float, default=None, help="planning.bound_time_s (default 2)")
+    parser.add_argument(
+        "--backlog", choices=("phased", "flat"), default="phased", help="phases and waits, or neither"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document only")
     args = parser.parse_args(argv)
     reports = []
     for count in args.sizes:
         limit = args.time_limit or (2.0 if count <= 20 else 5.0 if count <= 100 else 6.0)
         policy = PlanningPolicy(horizon_days=args.horizon_days, time_limit_s=limit)
-        report = run(count, args.seed, policy)
+        if args.bound_time is not None:
+            policy = policy.model_copy(update={"bound_time_s": args.bound_time})
+        report = run(count, args.seed, policy, args.backlog)
         reports.append(report)
         if not args.json:
             print(table(report), flush=True)
             print(flush=True)
     if args.json:
-        print(json.dumps({"seed": args.seed, "horizon_days": args.horizon_days, "sizes": reports}, indent=2))
+        document = {"seed": args.seed, "horizon_days": args.horizon_days, "backlog": args.backlog}
+        print(json.dumps({**document, "sizes": reports}, indent=2))
     return 0
 
 
