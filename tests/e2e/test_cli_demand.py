@@ -198,3 +198,10 @@ def test_bad_phases_and_waits_exit_2_and_store_nothing(zenops, initialized: Path
     ):
         one_line_error(new(zenops, root, *base, *args), fragment)
     assert zenops("tickets", "list", "--json", cwd=root).json() == before
+    # a wait that became impossible after the ticket was stored: shown with the reason
+    upstream = new(zenops, root, *base[:3], "upstream", "--sla", "silver").json()["ticket"]["id"]
+    waiter = new(zenops, root, *base, "--after", str(upstream)).json()["ticket"]["id"]
+    assert zenops("tickets", "close", str(upstream), "--cancel", cwd=root).code == 0
+    shown = zenops("tickets", "show", str(waiter), "--json", cwd=root).json()
+    reason = f"waits for ticket #{upstream}, which was cancelled"
+    assert shown["plannable"] is False and shown["unplannable_reason"] == reason
