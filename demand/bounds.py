@@ -27,8 +27,8 @@ THRESHOLDS = 60
 
 
 def lone_bound(problem: Problem, job: Job) -> int:
-    """The cost a job has even when it is the only one: done as early as anyone can."""
-    earliest = min(problem.available[o.person] + o.duration for o in job.options)
+    """The cost a job has even when its ticket is the only one: its phases done as early as can be."""
+    earliest = job.earliest_end
     return job.late_coef * max(0, earliest - job.due) + (job.miss_coef if earliest > problem.horizon else 0)
 
 
@@ -54,18 +54,24 @@ def _group_bound(problem: Problem, jobs: Sequence[Job]) -> float:
 
 
 def fluid_bound(problem: Problem) -> int:
-    """A lower bound on :func:`demand.problem.evaluate`'s cost for every valid schedule."""
-    if not problem.jobs:
-        return 0
+    """A lower bound on :func:`demand.problem.evaluate`'s cost for every valid schedule.
+
+    Only each ticket's final job carries a cost; a final phase that is a lead time
+    keeps its one-ticket bound.
+    """
+    finals = [j for j in problem.finals if not j.is_wait]
+    lone = sum(lone_bound(problem, j) for j in problem.finals if j.is_wait)
+    if not finals:
+        return lone
     keys: list[Callable[[Job], Hashable]] = [
         lambda j: 0,
-        lambda j: frozenset(problem.team[o.person].role for o in j.options),
+        lambda j: frozenset(problem.team[o.person].role for o in j.options),  # type: ignore[index]
         lambda j: frozenset(o.person for o in j.options),
     ]
     best = 0.0
     for key in keys:
         groups: dict[Hashable, list[Job]] = {}
-        for job in problem.jobs:
+        for job in finals:
             groups.setdefault(key(job), []).append(job)
         best = max(best, sum(_group_bound(problem, group) for group in groups.values()))
-    return int(best)
+    return int(best) + lone

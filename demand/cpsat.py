@@ -1,4 +1,4 @@
-"""The planning problem as a CP-SAT model: a full solve for the bound, then neighbourhood search.
+"""The planning problem as a CP-SAT model: a full solve of small plans, neighbourhood search on larger ones.
 
 Model (all times in ticks, see :mod:`demand.problem`), for the jobs being optimised:
 
@@ -10,24 +10,27 @@ Model (all times in ticks, see :mod:`demand.problem`), for the jobs being optimi
   interval on the reviewer that ends with the job;
 - ``NoOverlap`` per person over their work and review intervals (one thing at a time);
 - ``Cumulative`` over the jobs' intervals with their GPU counts, capacity the pool;
-- an ethics-gated job starts after its review job ends;
+- a job starts after the jobs it follows end (the phase before it; the tickets its
+  ticket waits for; the ethics review of a gated ticket);
+- a job the previous plan placed keeps its person and start or pays the change cost;
 - the objective is the integer cost of :func:`demand.problem.evaluate`.
 
 Jobs not being optimised keep their place and enter the model as fixed intervals.
 
 Search (:func:`optimise`):
 
-1. The full model, every variable hinted with the greedy schedule, so the first
-   solution is at least as good as it. Small plans (up to :data:`SMALL_PLAN_JOBS`
-   jobs) get the whole time limit and are often proved optimal; plans up to
-   :data:`FULL_MODEL_MAX_JOBS` jobs get :data:`FULL_SHARE` of it, for CP-SAT's
-   lower bound on the cost; larger ones skip this step (loading the model alone
-   takes seconds).
-2. Large neighbourhood search: repeatedly free a window of jobs (consecutive by
-   start, or those a random part of the team may do), keep the rest fixed, and let
-   CP-SAT re-staff and re-order the window from the current plan; keep the result
-   when the whole plan costs less. Windows grow when solved to optimality and
-   shrink when not.
+1. Small plans (up to :data:`SMALL_PLAN_JOBS` jobs): the full model, every variable
+   hinted with the warm start (the list scheduler's best plan), so the first solution
+   is at least as good as it; they get the whole time limit and are often proved
+   optimal. Larger plans skip this step: their lower bound comes from the Lagrangian
+   relaxation (:mod:`demand.lagrange`), which proves far more than CP-SAT's.
+2. Large neighbourhood search, warm-started from the list scheduler: repeatedly free
+   some jobs, keep the rest fixed, and let CP-SAT re-staff and re-order the freed
+   jobs from the current plan; keep the result when the whole plan costs less. The
+   freed jobs are, in turn, a window of consecutive jobs by start, the jobs a random
+   part of the team may do, and (every fourth round) a late ticket drawn by what its
+   lateness costs with the work near it on its people. Windows grow when solved to
+   optimality and shrink when not.
 
 Determinism: every solve runs one search worker (or, for the full model, several
 interleaved in a fixed order, ``interleave_search``), with a fixed
@@ -53,15 +56,15 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from demand import stability
 from demand.problem import CLASSES, Placement, Problem, Schedule, end_of
 from demand.schedules import evaluate
+from demand.stability import KEPT_WITHIN_TICKS
 from zenops.kernel.config import PlanningPolicy
 
 DETERMINISTIC_PER_SECOND = 0.05
 WALL_CAP_FACTOR = 3.0
 SMALL_PLAN_JOBS = 40
-FULL_MODEL_MAX_JOBS = 150
-FULL_SHARE = 0.1
 WINDOW_START, WINDOW_MIN, WINDOW_MAX = 40, 12, 150
 NEIGHBOURHOOD_LIMIT = 0.005
 SPAN_SLACK_TICKS = 8
@@ -126,7 +129,7 @@ class _Builder:
         self.any_gpu = False
         for index in self.free_list:
             job = self.jobs[index]
-            people_used.update(o.person for o in job.options)
+            people_used.update(o.person for o in job.options if o.person is not None)
             people_used.update(r.person for r in job.reviews)
             self.any_gpu = self.any_gpu or job.gpus > 0
         self.person_intervals: dict[int, list[cp_model.IntervalVar]] = {p: [] for p in people_used}
@@ -159,7 +162,7 @@ class _Builder:
             end = self.ends_now[job.index]
             if end <= self.low or placement.start >= self.top:
                 continue
-            if option.person in self.person_intervals:
+            if option.person is not None and option.person in self.person_intervals:
                 self.person_intervals[option.person].append(
                     model.new_fixed_size_interval_var(placement.start, option.duration, "")
                 )
@@ -180,7 +183,7 @@ class _Builder:
         problem, model = self.problem, self.model
         job = self.jobs[index]
         placement = self.current[index]
-        earliest = max(self.low, min(problem.available[o.person] for o in job.options))
+        earliest = max(self.low, min(problem.ready(o) for o in job.options))
         for before in job.after:
             if before not in self.free_set:
                 earliest = max(earliest, self.ends_now[before])
@@ -202,6 +205,8 @@ class _Builder:
         self.starts[index], self.ends[index] = start, end
         self.options[index], self.reviews[index] = literals, review_literals
         self._lateness(job, end, earliest, shortest, latest_end)
+        if index in problem.anchors and problem.change_coef:
+            self._kept(job, placement, start, literals)
 
     def _options(self, job, placement, start, end, earliest: int) -> list[cp_model.IntVar]:
         problem, model, index = self.problem, self.model, job.index
@@ -210,12 +215,14 @@ class _Builder:
             chosen = model.new_bool_var(f"x{index}_{o}")
             literals.append(chosen)
             model.add_hint(chosen, o == placement.option)
-            self.person_intervals[option.person].append(
-                model.new_optional_fixed_size_interval_var(start, option.duration, chosen, f"w{index}_{o}")
-            )
+            if option.person is not None:
+                work = model.new_optional_fixed_size_interval_var(
+                    start, option.duration, chosen, f"w{index}_{o}"
+                )
+                self.person_intervals[option.person].append(work)
             model.add(end == start + option.duration).only_enforce_if(chosen)
-            if problem.available[option.person] > earliest:
-                model.add(start >= problem.available[option.person]).only_enforce_if(chosen)
+            if problem.ready(option) > earliest:
+                model.add(start >= problem.ready(option)).only_enforce_if(chosen)
         model.add_exactly_one(literals)
         return literals
 
@@ -249,7 +256,7 @@ class _Builder:
 
     def _lateness(self, job, end, earliest: int, shortest: int, latest_end: int) -> None:
         problem, model, index = self.problem, self.model, job.index
-        if job.due < latest_end:
+        if job.late_coef and job.due < latest_end:
             tardy = model.new_int_var(0, latest_end - job.due, f"late{index}")
             model.add(tardy >= end - job.due)
             model.add_hint(tardy, max(0, self.ends_now[index] - job.due))
@@ -261,6 +268,21 @@ class _Builder:
                 model.add(end <= problem.horizon).only_enforce_if(delivered)
                 model.add_hint(delivered, self.ends_now[index] <= problem.horizon)
                 self.objective.append(-job.miss_coef * delivered)
+
+    def _kept(self, job, placement, start, literals) -> None:
+        """An anchored job kept in place saves the change cost (see demand.stability)."""
+        anchor = self.problem.anchors[job.index]
+        model = self.model
+        kept = model.new_bool_var(f"k{job.index}")
+        if anchor.option is not None:
+            person = job.options[anchor.option].person
+            same = [lit for lit, o in zip(literals, job.options, strict=True) if o.person == person]
+            model.add_bool_or(same).only_enforce_if(kept)
+        model.add(start >= anchor.start - KEPT_WITHIN_TICKS).only_enforce_if(kept)
+        model.add(start <= anchor.start + KEPT_WITHIN_TICKS).only_enforce_if(kept)
+        model.add_hint(kept, stability.kept(anchor, job, placement))
+        self.constant += self.problem.change_coef
+        self.objective.append(-self.problem.change_coef * kept)
 
     def precedence_and_capacity(self) -> None:
         """Free jobs follow their predecessors; a person does one thing at a time; GPUs are shared."""
@@ -348,8 +370,8 @@ def optimise(problem: Problem, start: Schedule, policy: PlanningPolicy) -> Solve
     spent = 0.0
     status, bound = "NOT_RUN", None
 
-    if len(problem.jobs) <= FULL_MODEL_MAX_JOBS:
-        share = 1.0 if len(problem.jobs) <= SMALL_PLAN_JOBS else FULL_SHARE
+    if len(problem.jobs) <= SMALL_PLAN_JOBS:
+        share = 1.0
         built = build_model(problem, current, range(len(problem.jobs)))
         # Reproducible runs stop on deterministic time; the wall clock is only the overall cap.
         wall = wall_budget if policy.deterministic else wall_budget * share
@@ -408,9 +430,15 @@ def _span(problem: Problem, current: Schedule, free: list[int]) -> tuple[int, in
 def _neighbourhood(
     problem: Problem, current: Schedule, rng: random.Random, size: int, round_: int
 ) -> list[int]:
-    """Jobs to free: a window of consecutive jobs by start, or of the jobs a part of the team may do."""
+    """Jobs to free, in turn: around a late ticket, those a part of the team may do, or a
+    window of consecutive jobs by start."""
     by_start = sorted(current, key=lambda i: (current[i].start, i))
-    if round_ % 2 == 1 and len(problem.team) > 2:
+    kind = round_ % 4
+    if kind == 3:
+        around = _around_late(problem, current, rng, size, by_start)
+        if around:
+            return around
+    if kind % 2 == 1 and len(problem.team) > 2:
         people = set(rng.sample(range(len(problem.team)), max(2, len(problem.team) // 4)))
         pool = [i for i in by_start if any(o.person in people for o in problem.jobs[i].options)]
         if len(pool) > size:
@@ -420,3 +448,37 @@ def _neighbourhood(
             return pool
     first = rng.randrange(max(1, len(by_start) - size + 1))
     return by_start[first : first + size]
+
+
+def _around_late(
+    problem: Problem, current: Schedule, rng: random.Random, size: int, by_start: list[int]
+) -> list[int]:
+    """A late ticket, drawn by what its lateness costs, with the work near it that shares its people."""
+    late = [
+        (job.late_coef * (end_of(job, current[job.index]) - job.due), job)
+        for job in problem.finals
+        if end_of(job, current[job.index]) > job.due
+    ]
+    if not late:
+        return []
+    pick = rng.random() * sum(cost for cost, _ in late)
+    job = late[-1][1]
+    for cost, candidate in late:
+        pick -= cost
+        if pick <= 0:
+            job = candidate
+            break
+    chain = list(problem.chains[job.ticket.id])  # type: ignore[index]
+    people = {o.person for i in chain for o in problem.jobs[i].options if o.person is not None}
+    begin = min(current[i].start for i in chain)
+    end = end_of(job, current[job.index])
+    near = [
+        i
+        for i in by_start
+        if i not in chain
+        and current[i].start < end
+        and end_of(problem.jobs[i], current[i]) > begin - (end - begin)
+        and any(o.person in people for o in problem.jobs[i].options)
+    ]
+    near.sort(key=lambda i: abs(current[i].start - begin))
+    return sorted(chain + near[: max(0, size - len(chain))])

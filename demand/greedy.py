@@ -24,18 +24,22 @@ from demand.schedules import Busy, GpuProfile, evaluate
 OrderKey = Callable[[Job], tuple[float, ...]]
 
 ORDERS: dict[str, OrderKey] = {
-    "score": lambda j: (-j.score, j.due, j.index),
-    "edd": lambda j: (j.due, -j.score, j.index),
-    "fifo": lambda j: (j.ticket.created.timestamp(), j.index),
-    "wsjf": lambda j: (-j.ticket.value / j.ticket.effort, j.due, j.index),
-    "slack": lambda j: (j.due - min(o.duration for o in j.options), -j.score, j.index),
-    "wspt": lambda j: (-j.weight / j.size, j.due, j.index),
+    "score": lambda j: (-j.score, j.due, j.ticket.id),
+    "edd": lambda j: (j.due, -j.score, j.ticket.id),
+    "fifo": lambda j: (j.ticket.created.timestamp(), j.ticket.id),
+    "wsjf": lambda j: (-j.ticket.value / j.ticket.effort, j.due, j.ticket.id),
+    "slack": lambda j: (j.due - j.earliest_end, -j.score, j.ticket.id),
+    "wspt": lambda j: (-j.weight / max(j.work, 1e-9), j.due, j.ticket.id),
 }
 
 
 def ordered(problem: Problem, name: str) -> list[int]:
-    """Job indexes in the order called ``name`` (see :data:`ORDERS`)."""
-    return [j.index for j in sorted(problem.jobs, key=ORDERS[name])]
+    """Job indexes in the order called ``name`` (see :data:`ORDERS`).
+
+    The orders rank tickets (by their final jobs); each ticket's phases follow in order.
+    """
+    ranked = sorted(problem.finals, key=ORDERS[name])
+    return [index for job in ranked for index in problem.chains[job.ticket.id]]  # type: ignore[index]
 
 
 class _State:
@@ -56,8 +60,10 @@ class _State:
         """The earliest start of ``job`` with this staffing, at or after ``not_before``."""
         chosen = job.options[option]
         duration = chosen.duration
+        start = max(not_before, self.problem.ready(chosen))
+        if chosen.person is None:  # a lead time: it waits for nobody
+            return start
         person = self.busy[chosen.person]
-        start = max(not_before, self.problem.available[chosen.person])
         reviewer = None
         length = 0
         if review is not None:
@@ -84,25 +90,36 @@ class _State:
         """Commit a placement."""
         option = job.options[placement.option]
         end = placement.start + option.duration
-        self.busy[option.person].add(placement.start, end)
+        if option.person is not None:
+            self.busy[option.person].add(placement.start, end)
         if placement.review is not None:
             review = job.reviews[placement.review]
             self.busy[review.person].add(end - review.duration, end)
         self.gpus.add(placement.start, end, job.gpus)
         self.schedule[job.index] = placement
 
-    def best(self, job: Job) -> Placement:
-        """The staffing that ends the job earliest (ties: no stretch, then team order)."""
-        not_before = self.ready(job)
+    def best(
+        self, job: Job, only: int | None = None, not_before: int = 0, reviewed_by: int | None = None
+    ) -> Placement:
+        """The staffing that ends the job earliest (ties: no stretch, then team order).
+
+        ``only``: that staffing option; ``not_before``: a start no earlier than that;
+        ``reviewed_by``: that review, for a stretch option.
+        """
+        not_before = max(not_before, self.ready(job))
         best: tuple[tuple[int, int, int, int], Placement] | None = None
         for i, option in enumerate(job.options):
+            if only is not None and i != only:
+                continue
             reviews: Sequence[int | None] = range(len(job.reviews)) if option.stretch else (None,)
+            if option.stretch and reviewed_by is not None:
+                reviews = (reviewed_by,)
             for review in reviews:
                 start = self.earliest(job, i, review, not_before)
                 rank = (
                     start + option.duration,
                     int(option.stretch),
-                    option.person,
+                    -1 if option.person is None else option.person,
                     -1 if review is None else review,
                 )
                 if best is None or rank < best[0]:
@@ -111,10 +128,18 @@ class _State:
         return best[1]
 
 
-def list_schedule(problem: Problem, order: Sequence[int]) -> Schedule:
-    """Schedule the jobs one by one in ``order``, each at its earliest finish."""
+def list_schedule(problem: Problem, order: Sequence[int], anchored: bool = False) -> Schedule:
+    """Schedule the jobs one by one in ``order``, each at its earliest finish.
+
+    ``anchored``: the jobs the previous plan placed go first, by their previous start,
+    each with its previous person (and reviewer) from its previous start on (see
+    :mod:`demand.stability`); then the others in ``order``. The previous plan was
+    valid, so its jobs mostly land where they were: a job allowed to start earlier would
+    take the time of others and push them, and their reviews, out of place.
+    """
     state = _State(problem)
     waiting: dict[int, list[int]] = {}
+    anchors = problem.anchors if anchored else {}
 
     def run(index: int) -> None:
         job = problem.jobs[index]
@@ -122,12 +147,19 @@ def list_schedule(problem: Problem, order: Sequence[int]) -> Schedule:
         if pending:
             waiting.setdefault(pending[0], []).append(index)
             return
-        state.place(job, state.best(job))
+        anchor = anchors.get(index)
+        if anchor is None:
+            state.place(job, state.best(job))
+        else:
+            not_before = anchor.start
+            state.place(job, state.best(job, anchor.option, not_before, anchor.review))
         for follower in waiting.pop(index, []):
             run(follower)
 
-    for index in order:
-        run(index)
+    first = sorted(anchors, key=lambda i: (anchors[i].start, i))
+    for index in [*first, *(i for i in order if i not in anchors)]:
+        if index not in state.schedule and not any(index in w for w in waiting.values()):
+            run(index)
     return state.schedule
 
 
@@ -143,12 +175,16 @@ def compact(problem: Problem, schedule: Schedule) -> Schedule:
 
 
 def best_greedy(problem: Problem, names: Sequence[str] = tuple(ORDERS)) -> tuple[str, Schedule, Figures]:
-    """The cheapest of the list schedules in the orders ``names``."""
+    """The cheapest of the list schedules in the orders ``names`` (and, with anchors, the
+    previous plan repaired, in the first of them)."""
     best: tuple[str, Schedule, Figures] | None = None
-    for name in names:
-        schedule = list_schedule(problem, ordered(problem, name))
+    tries = [(name, False) for name in names]
+    if problem.anchors:
+        tries.append((names[0], True))
+    for name, anchored in tries:
+        schedule = list_schedule(problem, ordered(problem, name), anchored)
         figures = evaluate(problem, schedule)
         if best is None or figures.cost < best[2].cost:
-            best = (name, schedule, figures)
+            best = ("previous plan" if anchored else name, schedule, figures)
     assert best is not None
     return best

@@ -27,74 +27,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from demand import sla
+__all__ = ["Assignment", "Objective", "Plan", "Unplanned", "plan"]
+
 from demand.bounds import fluid_bound
-from demand.cpsat import optimise
+from demand.cpsat import SolverResult, optimise
+from demand.forecast import Assignment, Unplanned, assignments, unplanned
 from demand.greedy import best_greedy, compact
-from demand.problem import COST_PER_DAY, Job, Placement, Problem, Schedule, build_problem, end_of
+from demand.lagrange import WALL_CAP_FACTOR, lagrangian_bound, rounds_for
+from demand.problem import COST_PER_DAY, Figures, Problem, Schedule, build_problem, end_of
 from demand.schedules import evaluate, violations
+from demand.stability import Planned, anchors
 from demand.tickets import Ticket
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 from zenops.kernel.errors import PlanningError
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One ticket in the plan: who, when, and why."""
-
-    ticket: int
-    title: str
-    kind: str
-    model: str | None
-    score: float
-    assignee: str
-    reviewer: str | None
-    start: datetime
-    end: datetime
-    due: datetime
-    sla_at_risk: bool
-    reason: str
-    gpus: int = 0
-    review_start: datetime | None = None
-    within_horizon: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "ticket": self.ticket,
-            "score": round(self.score, 3),
-            "assignee": self.assignee,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "sla_at_risk": self.sla_at_risk,
-            "reviewer": self.reviewer,
-            "review_start": self.review_start.isoformat() if self.review_start else None,
-            "title": self.title,
-            "kind": self.kind,
-            "model": self.model,
-            "due": self.due.isoformat(),
-            "gpus": self.gpus,
-            "within_horizon": self.within_horizon,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class Unplanned:
-    """A ticket left out of the plan, and why."""
-
-    ticket: int
-    title: str
-    kind: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {"ticket": self.ticket, "title": self.title, "kind": self.kind, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -106,7 +55,8 @@ class Objective:
     ``cost``: the optimised objective in weighted days (see :mod:`demand.problem`);
     ``bound``: a proven lower bound on the cost: CP-SAT's, or the fluid relaxation's
     (:mod:`demand.bounds`) when that is higher, as ``bound_source`` says;
-    ``gap``: (cost − bound) / cost.
+    ``gap``: (cost − bound) / cost; ``anchored``: jobs the previous plan placed,
+    ``moved``: how many of them this plan moves (see :mod:`demand.stability`).
     """
 
     lateness: float = 0.0
@@ -124,10 +74,13 @@ class Objective:
     shortfall: Mapping[str, float] = field(default_factory=dict)
     planner_seconds: float = 0.0
     solver_seconds: float = 0.0
+    bound_seconds: float = 0.0
     deterministic_time: float = 0.0
     neighbourhoods: int = 0
     improvements: int = 0
     horizon_end: datetime | None = None
+    anchored: int = 0
+    moved: int = 0
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         """JSON-ready fields; without ``timings`` only what is the same on every run."""
@@ -151,9 +104,12 @@ class Objective:
             "neighbourhoods": self.neighbourhoods,
             "improvements": self.improvements,
             "horizon_end": self.horizon_end.isoformat() if self.horizon_end else None,
+            "bound_seconds": round(self.bound_seconds, 3),
+            "anchored": self.anchored,
+            "moved": self.moved,
         }
         if not timings:
-            for key in ("planner_seconds", "solver_seconds"):
+            for key in ("planner_seconds", "solver_seconds", "bound_seconds"):
                 del data[key]
         return data
 
@@ -174,9 +130,20 @@ class Plan:
         """Assignments that end after their ticket is due."""
         return tuple(a for a in self.assignments if a.sla_at_risk)
 
+    def planned(self) -> list[Planned]:
+        """Each ticket's assignments (per phase where it has phases), for the next plan to keep."""
+        out = []
+        for a in self.assignments:
+            if not a.phases:
+                out.append(Planned(a.ticket, None, a.assignee, a.start, a.reviewer))
+            out += [
+                Planned(a.ticket, slot.name, slot.assignee, slot.start, slot.reviewer) for slot in a.phases
+            ]
+        return out
+
     def for_person(self, name: str) -> tuple[Assignment, ...]:
-        """The assignments of one person, by start."""
-        return tuple(a for a in self.assignments if a.assignee == name)
+        """The assignments one person works on (a phase or a review of them included), by start."""
+        return tuple(a for a in self.assignments if name in a.people)
 
     def to_dict(self, timings: bool = True) -> dict[str, Any]:
         """JSON-ready plan; ``plan`` is the ordered list of assignments.
@@ -203,24 +170,76 @@ def plan(
     crisis: bool = False,
     sla_weights: Mapping[str, float] | None = None,
     done_assets: Iterable[str] = (),
+    previous: Iterable[Planned] = (),
 ) -> Plan:
     """Plan the open tickets on the team's capacity and the GPU pool.
 
     ``sla_weights`` maps SLA tier to lateness weight (default:
     :func:`demand.sla.tier_weights` of the default tiers; pass
     ``tier_weights(config.sla_tiers)``). ``done_assets`` are data assets that done
-    tickets produced (they shorten tickets that re-use them).
+    tickets produced (they shorten tickets that re-use them). ``previous``: the last
+    plan's assignments, kept unless moving them pays (:mod:`demand.stability`).
+    ``tickets`` may hold closed tickets too: a ticket waiting for a done one may start.
     """
     began = time.perf_counter()
     problem = build_problem(
         tickets, team, resources, policy, now, crisis=crisis, sla_weights=sla_weights, done_assets=done_assets
     )
+    previous = list(previous)
+    if previous:
+        problem = replace(
+            problem,
+            anchors=anchors(problem.jobs, problem.team, previous, problem.now),
+            change_coef=round(policy.change_cost_days * COST_PER_DAY),
+        )
     if not problem.jobs:
         objective = Objective(
             planner_seconds=time.perf_counter() - began, horizon_end=problem.at(problem.horizon)
         )
-        return _plan(problem, {}, objective, crisis)
+        return _plan(problem, {}, objective, crisis, policy.handoff_gap_days)
+    found = _search(problem, policy)
+    bound, source, bound_seconds = _bound(problem, policy, found)
+    figures = found.figures
+    objective = Objective(
+        lateness=figures.lateness,
+        late_tickets=figures.late_tickets,
+        value_delivered=figures.value_delivered,
+        value_total=figures.value_total,
+        cost=figures.cost_days,
+        bound=bound / COST_PER_DAY,
+        bound_source=source,
+        gap=0.0 if figures.cost == 0 else (figures.cost - bound) / figures.cost,
+        solver=found.solver,
+        status="OPTIMAL" if figures.cost <= bound else found.status,  # the bound proves no plan is cheaper
+        warm_start=found.warm_name,
+        warm_start_cost=found.warm_cost / COST_PER_DAY,
+        shortfall=figures.shortfall,
+        planner_seconds=time.perf_counter() - began,
+        solver_seconds=found.result.seconds,
+        bound_seconds=bound_seconds,
+        deterministic_time=found.result.deterministic_time,
+        neighbourhoods=found.result.neighbourhoods,
+        improvements=found.result.improvements,
+        horizon_end=problem.at(problem.horizon),
+        anchored=len(problem.anchors),
+        moved=figures.moved,
+    )
+    return _plan(problem, found.schedule, objective, crisis, policy.handoff_gap_days)
 
+
+@dataclass(frozen=True)
+class _Found:
+    schedule: Schedule
+    figures: Figures
+    solver: str
+    status: str
+    warm_name: str
+    warm_cost: int
+    result: SolverResult
+
+
+def _search(problem: Problem, policy: PlanningPolicy) -> _Found:
+    """The best greedy schedule, improved by CP-SAT, each job then moved as early as it can go."""
     warm_name, warm, warm_figures = best_greedy(problem)
     result = optimise(problem, warm, policy)
     schedule, figures = warm, warm_figures
@@ -236,97 +255,32 @@ def plan(
     broken = violations(problem, schedule)
     if broken:
         raise PlanningError(f"the plan breaks a rule: {broken[0]}")
-
-    bound, bound_source = fluid_bound(problem), "fluid relaxation"
-    if result.bound is not None and result.bound >= bound:
-        bound, bound_source = min(result.bound, figures.cost), "cp-sat"
-    if figures.cost <= bound:  # the bound proves no plan is cheaper
-        status = "OPTIMAL"
-    objective = Objective(
-        lateness=figures.lateness,
-        late_tickets=figures.late_tickets,
-        value_delivered=figures.value_delivered,
-        value_total=figures.value_total,
-        cost=figures.cost_days,
-        bound=bound / COST_PER_DAY,
-        bound_source=bound_source,
-        gap=0.0 if figures.cost == 0 else (figures.cost - bound) / figures.cost,
-        solver=solver,
-        status=status,
-        warm_start=warm_name,
-        warm_start_cost=warm_figures.cost_days,
-        shortfall=figures.shortfall,
-        planner_seconds=time.perf_counter() - began,
-        solver_seconds=result.seconds,
-        deterministic_time=result.deterministic_time,
-        neighbourhoods=result.neighbourhoods,
-        improvements=result.improvements,
-        horizon_end=problem.at(problem.horizon),
-    )
-    return _plan(problem, schedule, objective, crisis)
+    return _Found(schedule, figures, solver, status, warm_name, warm_figures.cost, result)
 
 
-def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool) -> Plan:
-    assignments = [_assignment(problem, job, schedule[job.index], schedule) for job in problem.jobs]
-    assignments.sort(key=lambda a: (a.start, a.ticket))
+def _bound(problem: Problem, policy: PlanningPolicy, found: _Found) -> tuple[int, str, float]:
+    """The best proven lower bound on the cost: CP-SAT's, the fluid or the Lagrangian relaxation's."""
+    began = time.perf_counter()
+    candidates = [(fluid_bound(problem), "fluid relaxation")]
+    if found.result.bound is not None:
+        candidates.append((found.result.bound, "cp-sat"))
+    if policy.bound_time_s > 0 and found.figures.cost > max(c for c, _ in candidates):
+        end = max(end_of(j, found.schedule[j.index]) for j in problem.jobs)
+        rounds = rounds_for(problem, end, policy.bound_time_s)
+        wall = policy.bound_time_s * WALL_CAP_FACTOR
+        dual = lagrangian_bound(problem, found.figures.cost, end, wall, rounds, found.schedule)
+        if dual.bound is not None:
+            candidates.append((dual.bound, "lagrangian relaxation"))
+    bound, source = max(candidates, key=lambda c: c[0])
+    return min(bound, found.figures.cost), source, time.perf_counter() - began
+
+
+def _plan(problem: Problem, schedule: Schedule, objective: Objective, crisis: bool, gap_days: float) -> Plan:
     return Plan(
         now=problem.now,
         crisis=crisis,
-        assignments=tuple(assignments),
-        unplannable=tuple(_unplanned(t, why) for t, why in problem.unplannable),
-        pushed_back=tuple(_unplanned(t, why) for t, why in problem.pushed_back),
+        assignments=tuple(assignments(problem, schedule, gap_days)),
+        unplannable=tuple(unplanned(t, why) for t, why in problem.unplannable),
+        pushed_back=tuple(unplanned(t, why) for t, why in problem.pushed_back),
         objective=objective,
     )
-
-
-def _assignment(problem: Problem, job: Job, placement: Placement, schedule: Schedule) -> Assignment:
-    option = job.options[placement.option]
-    person = problem.team[option.person]
-    end_tick = end_of(job, placement)
-    start, end = problem.at(placement.start), problem.at(end_tick)
-    ticket = job.ticket
-    reviewer = review_start = None
-    breakdown = problem.breakdowns[ticket.id]  # type: ignore[index]
-    clock = sla.describe(ticket.due, problem.now)
-    reasons = [
-        f"score {job.score:.2f} (value {breakdown.business.value:g}, {clock})",
-        f"{person.name}: {person.level} {person.role.replace('_', ' ')}"
-        + (f" with {', '.join(ticket.skills)}" if ticket.skills else ""),
-    ]
-    if placement.review is not None:
-        review = job.reviews[placement.review]
-        reviewer = problem.team[review.person].name
-        review_start = problem.at(end_tick - review.duration)
-        reasons.append(f"stretch assignment reviewed by {reviewer}")
-    if job.note:
-        reasons.append(job.note)
-    for before in job.after:
-        reasons.append(f"starts after ethics review #{problem.jobs[before].ticket.id}")
-    if job.gpus:
-        reasons.append(f"holds {job.gpus} GPU{'s' if job.gpus > 1 else ''}")
-    at_risk = end > ticket.due
-    if at_risk:
-        reasons.append(f"SLA at risk: ends {(end - ticket.due).total_seconds() / 86400:.2f}d after due")
-    if end_tick > problem.horizon:
-        reasons.append("ends after the planning horizon")
-    return Assignment(
-        ticket=ticket.id,  # type: ignore[arg-type]
-        title=ticket.title,
-        kind=ticket.kind,
-        model=ticket.model,
-        score=job.score,
-        assignee=person.name,
-        reviewer=reviewer,
-        start=start,
-        end=end,
-        due=ticket.due,
-        sla_at_risk=at_risk,
-        reason="; ".join(reasons),
-        gpus=job.gpus,
-        review_start=review_start,
-        within_horizon=end_tick <= problem.horizon,
-    )
-
-
-def _unplanned(ticket: Ticket, reason: str) -> Unplanned:
-    return Unplanned(ticket=ticket.id, title=ticket.title, kind=ticket.kind, reason=reason)  # type: ignore[arg-type]

@@ -1,10 +1,16 @@
-"""The planning problem as numbers, how a schedule is scored, and how it is checked.
+"""The planning problem as numbers: jobs, time, capacity, GPUs and the cost coefficients.
+
+Each phase of a plannable ticket is a *job* (a ticket without phases is one job); a
+ticket's jobs run in phase order, and its first job starts after the last job of
+every ticket it waits for (``after``, and the ethics reviews of a gated ticket). A
+lead time is a job that occupies no one. Which tickets are plannable, and who may do
+each phase, is :mod:`demand.intake`'s.
 
 Time runs in ticks of a quarter day (:data:`TICKS_PER_DAY`) from the plan's start,
 on the calendar: a person-day of effort is one calendar day of a full-time person
 (no weekends or holidays are modelled). A person works on one ticket at a time, at
 their ``capacity`` share of a day, so a ticket lasts ``job size / capacity`` days
-(job size: the effort after data re-use, see :mod:`demand.priority`). A GPU ticket
+(job size: the effort after data re-use, see :mod:`demand.priority`). A GPU job
 holds its GPUs for its whole duration; together they never exceed the pool. A
 stretch assignment's senior reviewer is busy reviewing for
 ``review_share × job size / reviewer capacity`` days (never longer than the
@@ -15,6 +21,7 @@ The cost of a schedule, in weighted days (the planner minimises it)::
     cost = Σ lateness weight × days late                    (SLA-weighted lateness)
          + Σ UNDELIVERED_DAYS × value, for tickets ending after the horizon
          + BALANCE_PENALTY_DAYS × person-days missing from the quick-win and R&D shares
+         + change_cost_days × assignments of the previous plan moved    (see demand.stability)
 
     lateness weight = tier weight (SlaTier.lateness_weight, 1 without a tier)
                       × value × sponsor weight
@@ -30,15 +37,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from demand import priority
+from demand.intake import phases_of, take_in
+from demand.phases import Phase
 from demand.sla import tier_weights
-from demand.staffing import Staffing, staffing
-from demand.tickets import OPERATIONAL_KINDS, Ticket, as_utc
+from demand.staffing import Staffing
+from demand.tickets import Ticket, as_utc
 from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
-from zenops.kernel.errors import UsageError
+from zenops.kernel.errors import PlanningError
 
 TICKS_PER_DAY = 4
 TICK = timedelta(days=1) / TICKS_PER_DAY
@@ -50,9 +60,13 @@ CLASSES = ("quick_win", "rnd")
 
 @dataclass(frozen=True)
 class Option:
-    """One way to staff a job: ``person`` works ``duration`` ticks (with a reviewer if ``stretch``)."""
+    """One way to staff a job: ``person`` works ``duration`` ticks (with a reviewer if ``stretch``).
 
-    person: int
+    A lead time has one option with no ``person``: it lasts ``duration`` ticks and
+    occupies no one.
+    """
+
+    person: int | None
     duration: int
     stretch: bool = False
 
@@ -67,7 +81,16 @@ class Review:
 
 @dataclass(frozen=True)
 class Job:
-    """A plannable ticket in ticks and integer costs."""
+    """One phase of a plannable ticket (the whole ticket when it has no phases), in ticks.
+
+    ``after``: jobs that must end before this one starts (the phase before it; for a
+    ticket's first phase, the last phases of the tickets it waits for). Only a ticket's
+    ``final`` job carries its lateness and delivery costs (``late_coef``, ``miss_coef``)
+    and its portfolio ``classes``; ``due`` is the ticket's due tick on the final job and,
+    on the others, the latest end that still lets the ticket meet it. ``work``: the
+    ticket's job size over all its phases; ``earliest_end``: no schedule ends the job
+    sooner (its chain of phases done back to back, each by the fastest person).
+    """
 
     index: int
     ticket: Ticket
@@ -85,11 +108,30 @@ class Job:
     late_coef: int = 1
     miss_coef: int = 0
     note: str = ""
+    phase: Phase | None = None
+    step: int = 0
+    final: bool = True
+    work: float = 0.0
+    earliest_end: int = 0
+
+    @property
+    def is_wait(self) -> bool:
+        """True for a lead time: it occupies no one."""
+        return self.options[0].person is None
+
+    @property
+    def label(self) -> str:
+        """``#12`` for a ticket without phases, ``#12 build`` for one of its phases."""
+        name = f" {self.phase.name}" if self.phase is not None and self.ticket.phases else ""
+        return f"#{self.ticket.id}{name}"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Everything the schedulers need; built by :func:`build_problem`."""
+    """Everything the schedulers need; built by :func:`build_problem`.
+
+    ``chains``: by ticket id, its jobs in phase order.
+    """
 
     now: datetime
     jobs: tuple[Job, ...]
@@ -103,10 +145,22 @@ class Problem:
     unplannable: tuple[tuple[Ticket, str], ...] = ()
     pushed_back: tuple[tuple[Ticket, str], ...] = ()
     breakdowns: Mapping[int, priority.ScoreBreakdown] = field(default_factory=dict)
+    chains: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    anchors: Mapping[int, Any] = field(default_factory=dict)  # demand.stability.Anchor by job
+    change_coef: int = 0
 
     def at(self, tick: int) -> datetime:
         """The time of a tick."""
         return self.now + tick * TICK
+
+    def ready(self, option: Option) -> int:
+        """The earliest tick an option may start: its person's availability."""
+        return 0 if option.person is None else self.available[option.person]
+
+    @property
+    def finals(self) -> tuple[Job, ...]:
+        """Each ticket's final job, by ticket id."""
+        return tuple(j for j in self.jobs if j.final)
 
     @property
     def latest_useful_end(self) -> int:
@@ -144,6 +198,7 @@ class Figures:
     value_total: float
     shortfall: Mapping[str, float]
     makespan: int
+    moved: int = 0
 
     @property
     def cost_days(self) -> float:
@@ -178,7 +233,10 @@ def build_problem(
     sla_weights: Mapping[str, float] | None = None,
     done_assets: Iterable[str] = (),
 ) -> Problem:
-    """Turn tickets, team and policy into jobs, or into the reasons they cannot be planned."""
+    """Turn tickets, team and policy into jobs, or into the reasons they cannot be planned.
+
+    ``tickets`` may include closed ones: a ticket waiting for a done ticket may start.
+    """
     now = as_utc(now, "now")
     weights = dict(tier_weights()) if sla_weights is None else dict(sla_weights)
     done = frozenset(done_assets)
@@ -189,24 +247,20 @@ def build_problem(
         else 0
         for p in team
     )
-    active = sorted((t for t in tickets if t.is_open), key=lambda t: _ident(t))
-    candidates, unplannable, pushed_back = _sort_out(active, resources, crisis)
-    staffed = _staffed(candidates, team, unplannable)
-    reviews_of = _ethics_gate(staffed, unplannable)
-
-    order = sorted(staffed)
-    index_of = {ident: i for i, ident in enumerate(order)}
+    intake = take_in(tickets, team, resources, crisis)
+    jobs: list[Job] = []
+    chains: dict[int, tuple[int, ...]] = {}
+    breakdowns: dict[int, priority.ScoreBreakdown] = {}
+    for ident in _in_dependency_order(intake.gates):  # a ticket's jobs after those it waits for
+        ticket, who = intake.staffed[ident]
+        breakdowns[ident] = priority.score(ticket, now, policy, done)
+        after = tuple(chains[d][-1] for d in intake.gates[ident])
+        made = _ticket_jobs(len(jobs), ticket, who, breakdowns[ident], team, policy, weights, after, now)
+        chains[ident] = tuple(j.index for j in made)
+        jobs += made
+    jobs = _with_earliest_ends(jobs, available)
     horizon = policy.horizon_days * TICKS_PER_DAY
     window = min(policy.balance_window_days, policy.horizon_days) * TICKS_PER_DAY
-    jobs: list[Job] = []
-    breakdowns: dict[int, priority.ScoreBreakdown] = {}
-    for ident in order:
-        ticket, who = staffed[ident]
-        breakdown = priority.score(ticket, now, policy, done)
-        breakdowns[ident] = breakdown
-        after = tuple(index_of[r] for r in reviews_of.get(ident, ())) if ticket.awaits_approval else ()
-        jobs.append(_job(index_of[ident], ticket, who, breakdown, team, policy, weights, after, now))
-
     return Problem(
         now=now,
         jobs=tuple(jobs),
@@ -217,81 +271,102 @@ def build_problem(
         window=window,
         targets=_targets(jobs, team, available, window, policy, crisis),
         shortfall_coef=round(BALANCE_PENALTY_DAYS * COST_PER_DAY / TICKS_PER_DAY),
-        unplannable=tuple(unplannable),
-        pushed_back=tuple(pushed_back),
+        unplannable=tuple(intake.unplannable),
+        pushed_back=tuple(intake.pushed_back),
         breakdowns=breakdowns,
+        chains=chains,
     )
 
 
-def _sort_out(
-    active: Sequence[Ticket], resources: Resources, crisis: bool
-) -> tuple[list[Ticket], list[tuple[Ticket, str]], list[tuple[Ticket, str]]]:
-    """The tickets the plan considers, those it cannot plan and those a crisis pushes back."""
-    unplannable: list[tuple[Ticket, str]] = []
-    pushed_back: list[tuple[Ticket, str]] = []
-    candidates: list[Ticket] = []
-    for ticket in active:
-        if crisis and ticket.kind not in OPERATIONAL_KINDS:
-            pushed_back.append((ticket, f"crisis mode: operational work only, {ticket.kind} waits"))
-        elif ticket.status == "blocked":
-            unplannable.append(
-                (ticket, f"blocked: {ticket.status_note}" if ticket.status_note else "blocked")
-            )
-        elif ticket.gpus > resources.gpus:
-            unplannable.append((ticket, f"needs {ticket.gpus} GPUs, the pool has {resources.gpus}"))
-        else:
-            candidates.append(ticket)
-    return candidates, unplannable, pushed_back
+def _in_dependency_order(gates: Mapping[int, list[int]]) -> list[int]:
+    """Ticket ids with every ticket after those it waits for (ties by id; the gates form no cycle)."""
+    order: list[int] = []
+    placed: set[int] = set()
+    pending = sorted(gates)
+    while pending:
+        ready = [i for i in pending if all(d in placed for d in gates[i])]
+        if not ready:  # pragma: no cover - intake leaves cycles out
+            raise PlanningError(f"tickets wait for each other: {', '.join(f'#{i}' for i in pending)}")
+        order += ready
+        placed.update(ready)
+        pending = [i for i in pending if i not in placed]
+    return order
 
 
-def _staffed(
-    candidates: Iterable[Ticket], team: Sequence[TeamMember], unplannable: list[tuple[Ticket, str]]
-) -> dict[int, tuple[Ticket, Staffing]]:
-    """Who may do each candidate; those no one may do join ``unplannable`` with the reason."""
-    staffed: dict[int, tuple[Ticket, Staffing]] = {}
-    for ticket in candidates:
-        who = staffing(ticket, team)
-        if not who.possible:
-            unplannable.append((ticket, who.reason or "no one may do it"))
-        else:
-            staffed[_ident(ticket)] = (ticket, who)
-    return staffed
-
-
-def _ethics_gate(
-    staffed: dict[int, tuple[Ticket, Staffing]], unplannable: list[tuple[Ticket, str]]
-) -> dict[int, list[int]]:
-    """The ethics gate: work starts after an open, plannable ethics review of it ends.
-
-    Returns the reviews of each ticket; a ticket awaiting approval with no review that
-    can be planned leaves ``staffed`` for ``unplannable``.
-    """
-    reviews_of: dict[int, list[int]] = {}
-    for ident, (ticket, _) in staffed.items():
-        if ticket.kind == "ethics_review" and ticket.subject is not None and not ticket.awaits_approval:
-            reviews_of.setdefault(ticket.subject, []).append(ident)
-    for ident, (ticket, _) in list(staffed.items()):
-        if ticket.awaits_approval and not reviews_of.get(ident):
-            del staffed[ident]
-            unplannable.append(
-                (ticket, "waiting for ethics approval (no ethics review of it can be planned)")
-            )
-    return reviews_of
-
-
-def _job(
-    index: int,
+def _ticket_jobs(
+    first: int,
     ticket: Ticket,
-    who: Staffing,
+    who: tuple[Staffing, ...],
     breakdown: priority.ScoreBreakdown,
     team: Sequence[TeamMember],
     policy: PlanningPolicy,
     weights: Mapping[str, float],
     after: tuple[int, ...],
     now: datetime,
-) -> Job:
-    """One ticket as a job: who may do it and how long each takes, its review, its costs."""
-    size = breakdown.size.value
+) -> list[Job]:
+    """A ticket's jobs, one per phase, each after the one before it."""
+    value = ticket.value * priority.sponsor_weight(ticket, policy)
+    weight = (weights.get(ticket.sla, 1.0) if ticket.sla else 1.0) * value
+    total = breakdown.size.value
+    scale = total / ticket.effort if ticket.effort else 1.0  # the re-use discount, spread over phases
+    phases = phases_of(ticket)
+    classes = set()
+    if total <= policy.quick_win_days:
+        classes.add("quick_win")
+    if ticket.kind == "tooling_rnd":
+        classes.add("rnd")
+    jobs = []
+    gated = False  # the gates hold the first phase of work: a first lead time runs from the creation
+    for step, (phase, staffed) in enumerate(zip(phases, who, strict=True)):
+        final = step == len(phases) - 1
+        previous = (first + step - 1,) if step else ()
+        if phase is not None and phase.is_wait:
+            options, reviews, size = (Option(None, _wait_ticks(ticket, phase, step, now)),), (), 0.0
+            waits_for = previous if step else ()
+        else:
+            size = (phase.effort if phase is not None else ticket.effort) * scale
+            options, reviews = _options(size, staffed, team, policy)
+            waits_for = previous if gated else (*previous, *after)
+            gated = True
+        jobs.append(
+            Job(
+                index=first + step,
+                ticket=ticket,
+                score=breakdown.total,
+                value=value,
+                weight=weight,
+                due=to_tick(ticket.due, now, up=False),
+                gpus=phase.gpus if phase is not None else ticket.gpus,
+                size=size,
+                effort_ticks=max(1, round(total * TICKS_PER_DAY)) if final else 0,
+                options=options,
+                reviews=reviews,
+                after=waits_for,
+                classes=frozenset(classes) if final else frozenset(),
+                late_coef=max(1, round(weight * COST_PER_DAY / TICKS_PER_DAY)) if final else 0,
+                miss_coef=round(UNDELIVERED_DAYS * value * COST_PER_DAY) if final else 0,
+                note=staffed.note,
+                phase=phase,
+                step=step,
+                final=final,
+                work=total,
+            )
+        )
+    return jobs
+
+
+def _wait_ticks(ticket: Ticket, phase: Phase, step: int, now: datetime) -> int:
+    """A lead time's ticks: from the ticket's creation if it is the first phase, else in full."""
+    if step == 0:
+        ends = ticket.created + timedelta(days=phase.lead_time)
+        return max(0, to_tick(ends, now, up=True))
+    return ticks_for(phase.lead_time)
+
+
+def _options(
+    size: float, who: Staffing, team: Sequence[TeamMember], policy: PlanningPolicy
+) -> tuple[tuple[Option, ...], tuple[Review, ...]]:
+    """Who may do ``size`` person-days of work and how long each takes, and the stretch reviews."""
     options = [Option(p, ticks_for(size / team[p].capacity)) for p in who.assignees]
     options += [Option(p, ticks_for(size / team[p].capacity), stretch=True) for p in who.stretch]
     reviews: tuple[Review, ...] = ()
@@ -308,31 +383,27 @@ def _job(
             )
             for p in who.reviewers
         )
-    value = ticket.value * priority.sponsor_weight(ticket, policy)
-    weight = (weights.get(ticket.sla, 1.0) if ticket.sla else 1.0) * value
-    classes = set()
-    if size <= policy.quick_win_days:
-        classes.add("quick_win")
-    if ticket.kind == "tooling_rnd":
-        classes.add("rnd")
-    return Job(
-        index=index,
-        ticket=ticket,
-        score=breakdown.total,
-        value=value,
-        weight=weight,
-        due=to_tick(ticket.due, now, up=False),
-        gpus=ticket.gpus,
-        size=size,
-        effort_ticks=max(1, round(size * TICKS_PER_DAY)),
-        options=tuple(options),
-        reviews=reviews,
-        after=after,
-        classes=frozenset(classes),
-        late_coef=max(1, round(weight * COST_PER_DAY / TICKS_PER_DAY)),
-        miss_coef=round(UNDELIVERED_DAYS * value * COST_PER_DAY),
-        note=who.note,
-    )
+    return tuple(options), reviews
+
+
+def _with_earliest_ends(jobs: list[Job], available: Sequence[int]) -> list[Job]:
+    """Each job's earliest end (its chain back to back) and, before the final, its own due."""
+    ends: list[int] = []
+    for job in jobs:  # every job comes after the jobs it follows
+        start = max([0, *(ends[k] for k in job.after)])
+        ends.append(min(max(start, _ready(o, available)) + o.duration for o in job.options))
+    out = [replace(job, earliest_end=end) for job, end in zip(jobs, ends, strict=True)]
+    for job in reversed(out):  # the latest end that lets the phases after it meet the due
+        if job.final:
+            continue
+        following = out[job.index + 1]
+        shortest = min(o.duration for o in following.options)
+        out[job.index] = replace(job, due=following.due - shortest)
+    return out
+
+
+def _ready(option: Option, available: Sequence[int]) -> int:
+    return 0 if option.person is None else available[option.person]
 
 
 def _targets(
@@ -352,16 +423,6 @@ def _targets(
     capacity = sum(p.capacity * max(0, window - available[i]) for i, p in enumerate(team))
     targets: dict[str, int] = {}
     for name in CLASSES:
-        reachable = sum(
-            j.effort_ticks
-            for j in jobs
-            if name in j.classes and min(available[o.person] + o.duration for o in j.options) <= window
-        )
+        reachable = sum(j.effort_ticks for j in jobs if name in j.classes and j.earliest_end <= window)
         targets[name] = min(round(shares[name] * capacity), reachable)
     return targets
-
-
-def _ident(ticket: Ticket) -> int:
-    if ticket.id is None:
-        raise UsageError(f"ticket '{ticket.title}': only stored tickets (with an id) can be planned")
-    return ticket.id

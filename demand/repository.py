@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from demand import tickets as rules
+from demand.dependencies import check_dependencies
 from demand.tickets import Ticket, TicketDraft, TicketEvent
 from zenops.kernel.config import DEFAULT_SLA_TIERS, ZenopsConfig
 from zenops.kernel.errors import NotFoundError, UsageError
@@ -103,7 +104,12 @@ def as_new_ticket(item: Ticket | TicketDraft, now: datetime, config: ZenopsConfi
         if config is None:
             return rules.new_ticket(item, now=now, sla_tiers=DEFAULT_SLA_TIERS)
         return rules.new_ticket(
-            item, now=now, sla_tiers=config.sla_tiers, models=config.models, team=config.team
+            item,
+            now=now,
+            sla_tiers=config.sla_tiers,
+            models=config.models,
+            team=config.team,
+            templates=config.planning.phases,
         )
     check_new(item)
     return item
@@ -142,6 +148,7 @@ class InMemoryTicketRepository:
                 for item in ticket.evidence:
                     current = self._apply(rules.add_evidence(current, item, now=self._clock(), actor=actor))
                 return current, False
+            check_dependencies(ticket, self._tickets)
             stored = replace(ticket, id=self._next_id)
             self._next_id += 1
             self._tickets[stored.id] = stored  # type: ignore[index]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from demand.problem import CLASSES, TICKS_PER_DAY, Figures, Problem, Schedule, end_of
+from demand.stability import moved
 
 
 def evaluate(problem: Problem, schedule: Schedule) -> Figures:
@@ -19,6 +20,8 @@ def evaluate(problem: Problem, schedule: Schedule) -> Figures:
     for job in problem.jobs:
         end = end_of(job, schedule[job.index])
         makespan = max(makespan, end)
+        if not job.final:
+            continue
         tardy = max(0, end - job.due)
         cost += job.late_coef * tardy
         if tardy:
@@ -33,14 +36,17 @@ def evaluate(problem: Problem, schedule: Schedule) -> Figures:
                 in_window[name] += job.effort_ticks
     shortfall = {name: max(0, problem.targets[name] - in_window[name]) for name in CLASSES}
     cost += problem.shortfall_coef * sum(shortfall.values())
+    changed = len(moved(problem, schedule)) if problem.anchors else 0
+    cost += problem.change_coef * changed
     return Figures(
         cost=cost,
         lateness=lateness,
         late_tickets=late,
         value_delivered=delivered,
-        value_total=sum(j.value for j in problem.jobs),
+        value_total=sum(j.value for j in problem.jobs if j.final),
         shortfall={k: v / TICKS_PER_DAY for k, v in shortfall.items()},
         makespan=makespan,
+        moved=changed,
     )
 
 
@@ -51,7 +57,8 @@ def busy_intervals(problem: Problem, schedule: Schedule) -> dict[int, list[tuple
         placement = schedule[job.index]
         option = job.options[placement.option]
         end = placement.start + option.duration
-        busy[option.person].append((placement.start, end, job.index))
+        if option.person is not None:
+            busy[option.person].append((placement.start, end, job.index))
         if placement.review is not None:
             review = job.reviews[placement.review]
             if review.duration:
@@ -67,31 +74,29 @@ def violations(problem: Problem, schedule: Schedule) -> list[str]:
     for job in problem.jobs:
         placement = schedule.get(job.index)
         if placement is None:
-            found.append(f"ticket {job.ticket.id}: not scheduled")
+            found.append(f"ticket {job.label}: not scheduled")
             continue
         option = job.options[placement.option]
-        if placement.start < problem.available[option.person]:
+        if placement.start < problem.ready(option):
             found.append(
-                f"ticket {job.ticket.id}: starts before {problem.team[option.person].name} is available"
+                f"ticket {job.label}: starts before {problem.team[option.person].name} is available"  # type: ignore[index]
             )
         if option.stretch and placement.review is None:
-            found.append(f"ticket {job.ticket.id}: stretch assignment without a reviewer")
+            found.append(f"ticket {job.label}: stretch assignment without a reviewer")
         if placement.review is not None:
             review = job.reviews[placement.review]
             if end_of(job, placement) - review.duration < problem.available[review.person]:
-                found.append(f"ticket {job.ticket.id}: reviewed before the reviewer is available")
+                found.append(f"ticket {job.label}: reviewed before the reviewer is available")
         for before in job.after:
             if before not in schedule or placement.start < end_of(problem.jobs[before], schedule[before]):
-                found.append(f"ticket {job.ticket.id}: starts before its ethics review ends")
+                found.append(f"ticket {job.label}: starts before {problem.jobs[before].label} ends")
     if found:
         return found
     for person, intervals in busy_intervals(problem, schedule).items():
         for (_, end, a), (start, _, b) in zip(intervals, intervals[1:], strict=False):
             if start < end:
                 name = problem.team[person].name
-                found.append(
-                    f"{name}: tickets {problem.jobs[a].ticket.id} and {problem.jobs[b].ticket.id} overlap"
-                )
+                found.append(f"{name}: tickets {problem.jobs[a].label} and {problem.jobs[b].label} overlap")
     points: list[tuple[int, int]] = []
     for job in problem.jobs:
         if job.gpus:

@@ -13,6 +13,10 @@ ticket cannot be planned):
    it as a *stretch assignment* only with a senior reviewer who passes rules 1–2;
    the reviewer spends ``PlanningPolicy.review_share`` of the work's effort
    reviewing, at the end of the work.
+
+A phase of a ticket (:mod:`demand.phases`) is staffed by the same rules with its own
+skills, and its own ``role`` and least ``level`` where it gives them: a phase's
+``level`` replaces the experience rule (no stretch: the level is what it asks).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from demand.phases import Phase
 from demand.tickets import Ticket
-from zenops.kernel.config import TeamMember
+from zenops.kernel.config import LEVELS, TeamMember
 
 ROLE_FIT: dict[str, tuple[str, ...]] = {
     "rebuild": ("data_scientist",),
@@ -60,25 +65,34 @@ def needs_experience(ticket: Ticket) -> bool:
     return ticket.kind == "rebuild" or ticket.risk >= COMPLEX_RISK
 
 
-def staffing(ticket: Ticket, team: Sequence[TeamMember]) -> Staffing:
-    """Who on ``team`` may do ``ticket``, by the rules of this module."""
+def staffing(ticket: Ticket, team: Sequence[TeamMember], phase: Phase | None = None) -> Staffing:
+    """Who on ``team`` may do ``ticket`` (or one ``phase`` of it), by the rules of this module."""
     if not team:
         return Staffing(reason="no one is on the team")
-    need = set(ticket.skills)
-    missing = [s for s in ticket.skills if not any(s in person.skills for person in team)]
+    skills = phase.skills if phase is not None else ticket.skills
+    need = set(skills)
+    missing = [s for s in skills if not any(s in person.skills for person in team)]
     if missing:
         return Staffing(reason=f"no one has {_skills(missing)}")
     skilled = [i for i, person in enumerate(team) if need <= set(person.skills)]
     if not skilled:
-        return Staffing(reason=f"no one has all of the {_skills(ticket.skills)}")
-    roles = ROLE_FIT[ticket.kind]
+        return Staffing(reason=f"no one has all of the {_skills(skills)}")
+    roles = (phase.role,) if phase is not None and phase.role else ROLE_FIT[ticket.kind]
     fit = [i for i in skilled if team[i].role in roles]
     note = ""
-    if not fit and ticket.kind == "tooling_rnd":
+    if not fit and ticket.kind == "tooling_rnd" and (phase is None or not phase.role):
         fit, note = skilled, "no MLOps engineer has the skills"
+    with_skills = f" with {_skills(skills)}" if skills else ""
     if not fit:
-        with_skills = f" with {_skills(ticket.skills)}" if ticket.skills else ""
         return Staffing(reason=f"needs a {' or '.join(roles)}{with_skills}; none is on the team")
+    if phase is not None and phase.level:
+        least = LEVELS.index(phase.level)
+        able = tuple(i for i in fit if LEVELS.index(team[i].level) >= least)
+        if not able:
+            who = " or ".join(roles)
+            level = {"mid": "mid or senior", "senior": "senior"}[phase.level]
+            return Staffing(reason=f"needs a {level} {who}{with_skills}; none is on the team")
+        return Staffing(assignees=able, note=note)
     if not needs_experience(ticket):
         return Staffing(assignees=tuple(fit), note=note)
     assignees = tuple(i for i in fit if team[i].level in EXPERIENCED)

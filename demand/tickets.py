@@ -29,14 +29,22 @@ the repositories persist both, nothing here sends or stores anything.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from demand.fields import names, non_negative, positive, whole_in
+from demand.phases import NO_TEMPLATE, Phase, check_phases, from_template, phase_from
 from demand.sla import due_at
-from zenops.kernel.config import DEFAULT_SLA_TIERS, TICKET_KINDS, ModelSpec, SlaTier, TeamMember
+from zenops.kernel.config import (
+    DEFAULT_SLA_TIERS,
+    TICKET_KINDS,
+    ModelSpec,
+    PhaseTemplate,
+    SlaTier,
+    TeamMember,
+)
 from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 
 STATUSES = ("open", "scheduled", "in_progress", "blocked", "done", "cancelled")
@@ -90,6 +98,9 @@ class Ticket:
     - ``idempotency_key``: one open ticket per key (see :func:`incident_key`).
     - ``evidence``: what was observed, oldest first; reports only ever append.
     - ``status_note``: the note given with the last status move (why it is blocked, say).
+    - ``phases``: ordered steps of work or lead times (:mod:`demand.phases`); with phases,
+      ``effort`` is their sum, ``skills`` their union and ``gpus`` the most any one holds.
+    - ``after``: ids of tickets that must end before this one starts.
     """
 
     kind: str
@@ -120,6 +131,8 @@ class Ticket:
     notes: str = ""
     status_note: str | None = None
     outcome: str | None = None
+    phases: tuple[Phase, ...] = ()
+    after: tuple[int, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -143,6 +156,8 @@ class Ticket:
             value = getattr(self, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
+            elif name == "phases":
+                value = [phase.to_dict() for phase in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
@@ -157,6 +172,11 @@ class TicketDraft:
     ``sla`` tier, or an explicit ``due`` time. ``incident`` (with model and kind)
     makes the idempotency key unless ``idempotency_key`` is given. ``evidence`` is
     the first piece of evidence. Unset ``effort``/``risk`` take the kind's default.
+
+    ``phases`` are the ticket's phases (mappings or :class:`~demand.phases.Phase`);
+    ``phases_from`` names a ``planning.phases`` template (default: the one named after
+    the kind, if any; ``"none"``: no phases), and then ``phases`` only change the fields
+    of the template's phases they name. ``after``: ids of tickets to wait for.
     """
 
     kind: str
@@ -179,6 +199,9 @@ class TicketDraft:
     idempotency_key: str | None = None
     evidence: Mapping[str, Any] | None = None
     notes: str = ""
+    phases: Sequence[Mapping[str, Any] | Phase] = ()
+    phases_from: str | None = None
+    after: Iterable[int] = ()
 
 
 @dataclass(frozen=True)
@@ -250,13 +273,15 @@ def new_ticket(
     sla_tiers: Mapping[str, SlaTier] = DEFAULT_SLA_TIERS,
     models: Iterable[ModelSpec] = (),
     team: Iterable[TeamMember] = (),
+    templates: Mapping[str, Sequence[PhaseTemplate]] | None = None,
 ) -> Ticket:
     """Validate a draft and make the (not yet stored) ticket, its due time set by its SLA.
 
-    ``models`` and ``team`` are what the workspace knows: when given, the model must
-    exist (its tier, value and sponsor are the defaults) and each skill must be one
-    somebody on the team has. Any invalid field raises a :class:`UsageError` whose
-    one line names the field.
+    ``models``, ``team`` and ``templates`` (``planning.phases``) are what the workspace
+    knows: when given, the model must exist (its tier, value and sponsor are the
+    defaults), each skill must be one somebody on the team has, and phases come from
+    the template the draft names or its kind's. Any invalid field raises a
+    :class:`UsageError` whose one line names the field.
     """
     now = as_utc(now, "now")
     kind = check_kind(draft.kind)
@@ -269,28 +294,18 @@ def new_ticket(
     tier_name = draft.sla if draft.sla is not None else (spec.sla if spec else None)
     value = draft.value if draft.value is not None else (spec.value if spec else DEFAULT_VALUE)
     sponsor = draft.sponsor if draft.sponsor is not None else (spec.sponsor if spec else None)
-
-    if draft.due is not None:
-        due = as_utc(draft.due, "due")
-    elif tier_name is not None:
-        tier = sla_tiers.get(tier_name)
-        if tier is None:
-            raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
-        due = due_at(kind, now, tier)
-    else:
-        raise UsageError("due: give a model, an SLA tier or a due date")
-    if tier_name is not None and tier_name not in sla_tiers:
-        raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
-
-    effort = DEFAULT_EFFORT[kind] if draft.effort is None else draft.effort
+    due = _due(draft, kind, tier_name, sla_tiers, now)
     risk = DEFAULT_RISK[kind] if draft.risk is None else draft.risk
-    skills = _names(draft.skills, "skills")
-    known = {s for person in team for s in person.skills}
-    if team and not known >= set(skills):
-        unknown = next(s for s in skills if s not in known)
-        raise UsageError(
-            f"skills: unknown skill '{unknown}' (team skills: {', '.join(sorted(known)) or 'none'})"
-        )
+    phases = _phases(draft, kind, templates or {})
+    if phases:
+        effort = sum(p.effort for p in phases)
+        skills = tuple(dict.fromkeys(s for p in phases for s in p.skills))
+        gpus = max(p.gpus for p in phases)
+    else:
+        effort = positive(DEFAULT_EFFORT[kind] if draft.effort is None else draft.effort, "effort")
+        skills = names(draft.skills, "skills")
+        gpus = whole_in(draft.gpus, "gpus", 0, 1024)
+    _known_skills(skills, team)
     if draft.subject is not None and kind != "ethics_review":
         raise UsageError("subject: only an ethics_review ticket names the ticket it reviews")
     key = draft.idempotency_key
@@ -307,21 +322,88 @@ def new_ticket(
         updated=now,
         model=draft.model,
         sla=tier_name,
-        value=_int_in(value, "value", 1, 10),
+        value=whole_in(value, "value", 1, 10),
         sponsor=sponsor,
-        effort=_positive(effort, "effort"),
-        risk=_int_in(risk, "risk", 1, 5),
+        effort=effort,
+        risk=whole_in(risk, "risk", 1, 5),
         skills=skills,
-        gpus=_int_in(draft.gpus, "gpus", 0, 1024),
-        data_assets=_names(draft.data_assets, "data_assets"),
-        produces=_names(draft.produces, "produces"),
+        gpus=gpus,
+        data_assets=names(draft.data_assets, "data_assets"),
+        produces=names(draft.produces, "produces"),
         ethics_required=bool(draft.ethics_required),
         subject=draft.subject,
-        savings=_non_negative(draft.savings, "savings"),
+        savings=non_negative(draft.savings, "savings"),
         idempotency_key=key,
         evidence=evidence,
         notes=draft.notes,
+        phases=phases,
+        after=_after(draft.after),
     )
+
+
+def _due(
+    draft: TicketDraft, kind: str, tier_name: str | None, sla_tiers: Mapping[str, SlaTier], now: datetime
+) -> datetime:
+    """The due time: the draft's own, else its SLA tier's for its kind."""
+    if tier_name is not None and tier_name not in sla_tiers:
+        raise UsageError(f"sla: unknown SLA tier '{tier_name}' (tiers: {', '.join(sla_tiers) or 'none'})")
+    if draft.due is not None:
+        return as_utc(draft.due, "due")
+    if tier_name is not None:
+        return due_at(kind, now, sla_tiers[tier_name])
+    raise UsageError("due: give a model, an SLA tier or a due date")
+
+
+def _phases(
+    draft: TicketDraft, kind: str, templates: Mapping[str, Sequence[PhaseTemplate]]
+) -> tuple[Phase, ...]:
+    """The draft's phases: its template's (named, or its kind's) with its changes, or its own."""
+    name = draft.phases_from
+    if name is not None and name != NO_TEMPLATE and name not in templates:
+        known = ", ".join(templates) or "none in planning.phases"
+        raise UsageError(f"phases_from: no phase template named '{name}' (templates: {known})")
+    if name is None and kind in templates:
+        name = kind
+    given = [phase.to_dict() if isinstance(phase, Phase) else phase for phase in draft.phases]
+    if name is None or name == NO_TEMPLATE:
+        if not given:
+            return ()
+        phases = check_phases([phase_from(item, f"phases[{i}]") for i, item in enumerate(given)])
+        total = sum(p.effort for p in phases)
+        if draft.effort is not None and abs(draft.effort - total) > 1e-6:
+            raise UsageError(
+                f"effort: the phases' efforts add up to {total:g} person-days, not {draft.effort:g}; "
+                "leave the effort out"
+            )
+    else:
+        effort = positive(DEFAULT_EFFORT[kind] if draft.effort is None else draft.effort, "effort")
+        phases = from_template(templates[name], effort, given, f"planning.phases.{name}")
+    given_on_ticket = [n for n, v in (("skills", names(draft.skills, "skills")), ("gpus", draft.gpus)) if v]
+    if phases and given_on_ticket:
+        name = given_on_ticket[0]
+        raise UsageError(
+            f"{name}: this ticket has phases; give each phase its {name} (--phase 'NAME {name}=...')"
+        )
+    return phases
+
+
+def _known_skills(skills: tuple[str, ...], team: Iterable[TeamMember]) -> None:
+    team = list(team)
+    known = {s for person in team for s in person.skills}
+    if team and not known >= set(skills):
+        unknown = next(s for s in skills if s not in known)
+        raise UsageError(
+            f"skills: unknown skill '{unknown}' (team skills: {', '.join(sorted(known)) or 'none'})"
+        )
+
+
+def _after(ids: Iterable[int]) -> tuple[int, ...]:
+    out: list[int] = []
+    for value in ids:
+        ident = whole_in(value, "after", 1, 2**31 - 1)
+        if ident not in out:
+            out.append(ident)
+    return tuple(out)
 
 
 def move(
@@ -413,45 +495,3 @@ def _evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as error:
         raise UsageError(f"evidence: not JSON-ready ({error})") from None
     return item
-
-
-def _names(values: Iterable[str], name: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        values = [values]
-    out: list[str] = []
-    for value in values:
-        if not isinstance(value, str) or not value.strip():
-            raise UsageError(f"{name}: '{value}' is not a name")
-        clean = value.strip().lower()
-        if clean not in out:
-            out.append(clean)
-    return tuple(out)
-
-
-def _int_in(value: Any, name: str, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value != int(value)
-    ):
-        raise UsageError(f"{name}: '{value}' is not a whole number")
-    if not low <= value <= high:
-        raise UsageError(f"{name}: {value} is out of range {low}–{high}")
-    return int(value)
-
-
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UsageError(f"{name}: '{value}' is not a number")
-    if value <= 0:
-        raise UsageError(f"{name}: must be greater than 0 person-days, got {value}")
-    return float(value)
-
-
-def _non_negative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UsageError(f"{name}: '{value}' is not a number")
-    if value < 0:
-        raise UsageError(f"{name}: must not be negative, got {value}")
-    return float(value)

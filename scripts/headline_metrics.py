@@ -8,7 +8,8 @@ The full documents (``benchmarks/planner.py --json``, ``benchmarks/policy.py
 
 - ``planner``: per backlog size, the planner's cost, SLA-weighted lateness and
   value delivered, the best baseline's cost, the planner's saving against it, the
-  gap to the proven bound and the planner's seconds;
+  gap to the proven bound, the planner's seconds, and the share of its assignments a
+  re-plan after one new ticket moves;
 - ``policy``: how many of the benchmark's goals were met, each goal's figure (by
   the goal's own words) and the benchmark's seconds.
 """
@@ -38,6 +39,10 @@ def planner(document: dict[str, Any]) -> dict[str, Any]:
             "gap_to_bound": size["gap"],
             "seconds": size["planner_seconds"],
         }
+        again = size.get("stability")
+        if again:
+            share = again["moved"] / again["assignments"] if again["assignments"] else 0.0
+            out[f"{size['tickets']} tickets"]["replan_moved_share"] = round(share, 4)
     return out
 
 

@@ -12,6 +12,7 @@ port                      adapter                                     system
 :class:`DataStore`        :class:`registry.adapters.dvc.DvcDataStore`         DVC + git
 :class:`MonitorState`     :class:`zenops.adapters.monitor_state.MonitorStateStore`  SQLAlchemy
 :class:`TicketRepository` :class:`demand.adapters.sql.SqlTicketRepository`    SQLAlchemy
+:class:`PlanLog`          :class:`demand.adapters.plan_log.SqlPlanLog`        SQLAlchemy
 :class:`DriftEngine`      :class:`drift.adapters.evidently.EvidentlyEngine`   Evidently
 :class:`EventBus`         :class:`zenops.adapters.prefect_events.PrefectEvents`  Prefect events
 :class:`Notifier`         :class:`zenops.adapters.apprise.AppriseNotifier`    Apprise
@@ -31,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from demand.plan_log import PlanLog
 from demand.repository import TicketRepository
 from drift.estimates import PerformanceEstimate
 from drift.kept_reports import KeptReport, StoredReport
@@ -57,6 +59,7 @@ __all__ = [
     "MonitorState",
     "KeptReport",
     "Notifier",
+    "PlanLog",
     "ReportWorkspace",
     "ScoredBatch",
     "StoredReport",

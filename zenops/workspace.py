@@ -19,7 +19,7 @@ from zenops.kernel.paths import is_uri
 from zenops.kernel.stores import StoreUrls
 
 if TYPE_CHECKING:
-    from zenops.ports import DataStore, ModelRegistry, MonitorState, TicketRepository
+    from zenops.ports import DataStore, ModelRegistry, MonitorState, PlanLog, TicketRepository
 
 MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
@@ -145,6 +145,12 @@ class Workspace:
         return open_store(self.stores.tickets_url, clock=clock.now, config=self.config, engine=self.database)
 
     @cached_property
+    def _plan_log(self):
+        from demand.adapters.plan_log import SqlPlanLog
+
+        return SqlPlanLog(self.stores.tickets_url, engine=self.database)
+
+    @cached_property
     def _monitor_state(self):
         from zenops.adapters.monitor_state import MonitorStateStore
 
@@ -161,6 +167,10 @@ class Workspace:
     def ticket_store(self) -> TicketRepository:
         """The demand queue's tickets (SQL)."""
         return self._tickets
+
+    def plan_log(self) -> PlanLog:
+        """The plans published before (SQL, the tickets' database)."""
+        return self._plan_log
 
     def monitor_state(self) -> MonitorState:
         """Watermarks, files read, label rows and leases (SQL, the tickets' database)."""

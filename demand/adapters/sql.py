@@ -47,6 +47,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -55,6 +56,8 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from demand import tickets as rules
+from demand.dependencies import check_dependencies
+from demand.phases import Phase
 from demand.repository import Clock, as_new_ticket, status_filter, utc_now
 from demand.tickets import STATUSES, TERMINAL, Ticket, TicketDraft, TicketEvent
 from zenops.adapters.sql import make_engine, mask_url, memory_lock
@@ -114,6 +117,8 @@ tickets_table = Table(
     Column("outcome", Text),
     Column("created", UtcDateTime, nullable=False),
     Column("updated", UtcDateTime, nullable=False),
+    Column("phases", JSON),  # added later: NULL in rows stored before, read as no phases
+    Column("after_tickets", JSON),
     CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="ck_tickets_status"),
 )
 
@@ -147,8 +152,10 @@ events_table = Table(
     Column("detail", JSON, nullable=False),
 )
 
-_ROW_FIELDS = [c.name for c in tickets_table.columns if c.name != "id"]
+_ROW_FIELDS = [c.name for c in tickets_table.columns if c.name not in ("id", "after_tickets")]
 _LISTS = ("skills", "data_assets", "produces")
+#: Columns added after the first release, with the table they belong to: created when missing.
+_ADDED_COLUMNS = ("phases", "after_tickets")
 
 
 def open_store(
@@ -209,6 +216,7 @@ class SqlTicketRepository:
                 # Serialise concurrent first runs: CREATE TABLE is not race-free.
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('zenops.tickets.schema'))"))
             metadata.create_all(conn, checkfirst=True)
+            _add_missing_columns(conn)
 
     # -- the repository -------------------------------------------------------------
 
@@ -366,6 +374,12 @@ class SqlTicketRepository:
         return {k: tuple(v) for k, v in out.items()}
 
     def _insert(self, conn: Connection, ticket: Ticket, actor: str | None) -> Ticket:
+        if ticket.after or (ticket.subject is not None and ticket.kind == "ethics_review"):
+            named = [*ticket.after, *([ticket.subject] if ticket.subject is not None else [])]
+            rows = conn.execute(
+                select(tickets_table).where(_NOT_TERMINAL | tickets_table.c.id.in_(named))
+            ).all()
+            check_dependencies(ticket, {row.id: _ticket(row, ()) for row in rows})
         if ticket.subject is not None:  # an ethics review reviews a ticket that exists
             subject = conn.execute(select(tickets_table.c.id).where(tickets_table.c.id == ticket.subject))
             if subject.first() is None:
@@ -420,10 +434,21 @@ class SqlTicketRepository:
         )
 
 
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the columns a table created by an earlier release lacks (nullable, so rows keep)."""
+    present = {column["name"] for column in inspect(conn).get_columns("tickets")}
+    for name in _ADDED_COLUMNS:
+        if name not in present:
+            kind = tickets_table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE tickets ADD COLUMN {name} {kind}"))
+
+
 def _row(ticket: Ticket) -> dict[str, Any]:
     values = {name: getattr(ticket, name) for name in _ROW_FIELDS}
     for name in _LISTS:
         values[name] = list(values[name])
+    values["phases"] = [phase.to_dict() for phase in ticket.phases]
+    values["after_tickets"] = list(ticket.after)
     return values
 
 
@@ -432,4 +457,6 @@ def _ticket(row: Row[Any], evidence: Iterable[dict[str, Any]]) -> Ticket:
     for name in _LISTS:
         data[name] = tuple(data[name] or ())
     data["evidence"] = tuple(evidence)
+    data["phases"] = tuple(Phase(**{**p, "skills": tuple(p["skills"])}) for p in data["phases"] or ())
+    data["after"] = tuple(data.pop("after_tickets") or ())
     return Ticket(**data)

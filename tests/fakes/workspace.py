@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from demand.plan_log import InMemoryPlanLog
 from demand.repository import InMemoryTicketRepository
 from tests.fakes.data_store import FakeDataStore
 from tests.fakes.drift import StubDriftEngine
@@ -38,6 +39,7 @@ class FakeWorkspace:
         self.fake_registry = FakeRegistry()
         self.fake_data = FakeDataStore(self.root)
         self.tickets = InMemoryTicketRepository(clock=clock.now, config=config)
+        self.plans = InMemoryPlanLog()
         self.state = FakeMonitorState()
         self.bus = FakeEventBus()
         self.engine = StubDriftEngine()
@@ -61,6 +63,9 @@ class FakeWorkspace:
 
     def ticket_store(self) -> InMemoryTicketRepository:
         return self.tickets
+
+    def plan_log(self) -> InMemoryPlanLog:
+        return self.plans
 
     def monitor_state(self) -> FakeMonitorState:
         return self.state

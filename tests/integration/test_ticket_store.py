@@ -13,9 +13,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import MetaData, Table, create_engine, func, insert, inspect, select
 
-from demand.adapters.sql import SqlTicketRepository, mask_url, metadata, open_store
+from demand.adapters.plan_log import SqlPlanLog, plans_table
+from demand.adapters.plan_log import metadata as plan_metadata
+from demand.adapters.sql import SqlTicketRepository, mask_url, metadata, open_store, tickets_table
+from demand.phases import Phase
+from tests.unit.test_demand_plan_log import PlanLogContract
 from tests.unit.test_demand_repository import Clock, RepositoryContract, draft
 from zenops.kernel.errors import StoreError
 
@@ -62,6 +66,23 @@ class TestSqlTicketRepository(RepositoryContract):
         store.dispose()
 
 
+class TestSqlPlanLog(PlanLogContract):
+    @pytest.fixture
+    def log(self, store_url):
+        if store_url.startswith("postgresql"):
+            engine = create_engine(store_url)
+            plan_metadata.drop_all(engine)
+            engine.dispose()
+        store = SqlTicketRepository(store_url, clock=Clock())  # makes the SQLite folder
+        yield SqlPlanLog(store_url, engine=store._engine)
+        store.dispose()
+
+    @staticmethod
+    def count(log, mode):
+        with log._engine.connect() as conn:
+            return conn.execute(select(func.count()).where(plans_table.c.mode == mode)).scalar_one()
+
+
 def test_tables_are_created_once_and_data_survives_reopening(store_url):
     with open_store(store_url) as first:
         ticket, _ = first.open_or_update(draft(evidence={"a": 1}))
@@ -94,6 +115,39 @@ def test_the_database_refuses_a_second_open_ticket_for_one_incident(store_url):
                 conn.execute(insert(tickets_table).values(**_row(ticket)))
         finally:
             engine.dispose()
+
+
+def test_a_store_made_before_phases_gains_their_columns_and_keeps_its_tickets(store_url):
+    """A database an earlier release created: its tickets read as having no phases and no waits."""
+    old = MetaData()
+    Table(
+        "tickets",
+        old,
+        *(
+            column.copy()
+            for column in tickets_table.columns
+            if column.name not in ("phases", "after_tickets")
+        ),
+    )
+    if store_url.startswith("sqlite:///"):
+        Path(store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(store_url)
+    try:
+        old.create_all(engine)
+        ticket = draft(None)
+        values = {c.name: getattr(ticket, c.name) for c in old.tables["tickets"].columns if c.name != "id"}
+        values.update(skills=[], data_assets=[], produces=[])
+        with engine.begin() as conn:
+            conn.execute(insert(old.tables["tickets"]).values(**values))
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        (kept,) = store.list()
+        assert kept.phases == () and kept.after == () and kept.title == ticket.title
+        phased, _ = store.open_or_update(draft(None, phases=(Phase("build", effort=2.0),), after=(kept.id,)))
+        assert store.get(phased.id).phases == (Phase("build", effort=2.0),)
+    columns = {c["name"] for c in inspect(create_engine(store_url)).get_columns("tickets")}
+    assert {"phases", "after_tickets"} <= columns
 
 
 def test_the_sqlite_folder_is_created(tmp_path):

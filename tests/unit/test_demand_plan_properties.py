@@ -25,7 +25,7 @@ from zenops.kernel.config import TICKET_KINDS, PlanningPolicy, Resources, TeamMe
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 SKILLS = ("tabular", "nlp", "batch", "gpu")
-POLICY = PlanningPolicy(time_limit_s=0.2, horizon_days=20, balance_window_days=7)
+POLICY = PlanningPolicy(time_limit_s=0.2, horizon_days=20, balance_window_days=7, bound_time_s=0)
 
 
 @st.composite

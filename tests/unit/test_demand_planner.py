@@ -23,7 +23,7 @@ from zenops.kernel.config import PlanningPolicy, Resources, TeamMember
 from zenops.kernel.errors import UsageError
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-FAST = PlanningPolicy(time_limit_s=0.5, horizon_days=60)
+FAST = PlanningPolicy(time_limit_s=0.5, horizon_days=60, bound_time_s=0)
 
 
 def person(name, role="data_scientist", skills=(), level="senior", capacity=1.0, available_from=None):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from demand.phases import Phase
 from demand.repository import InMemoryTicketRepository, TicketRepository
 from demand.tickets import TicketDraft, new_ticket
 from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
@@ -91,6 +92,41 @@ class RepositoryContract:
             repo.transition(ticket.id, "in_progress")
         assert repo.get(ticket.id) == done
         assert len(repo.history(ticket.id)) == events
+
+    def test_phases_and_waits_are_stored_as_given(self, repo):
+        first, _ = repo.open_or_update(draft(None))
+        steps = (
+            Phase("provision", lead_time=10.0),
+            Phase("build", effort=6.0, role="data_scientist", skills=("nlp",), gpus=1),
+        )
+        phased, _ = repo.open_or_update(
+            draft(None, kind="new_project", model=None, sla="silver", phases=steps, after=(first.id,))
+        )
+        stored = repo.get(phased.id)
+        assert stored.phases == steps and stored.after == (first.id,)
+        assert stored.effort == 6.0 and stored.skills == ("nlp",) and stored.gpus == 1
+        assert [t.phases for t in repo.list(kind="new_project")] == [steps]
+        assert repo.get(first.id).phases == () and repo.get(first.id).after == ()
+
+    def test_a_wait_for_an_unknown_or_cancelled_ticket_or_a_cycle_stores_nothing(self, repo):
+        gated, _ = repo.open_or_update(
+            draft(None, kind="new_project", model=None, sla="silver", ethics_required=True)
+        )
+        gone, _ = repo.open_or_update(draft(None))
+        repo.close(gone.id, outcome="not needed", status="cancelled")
+        before = repo.list()
+        with pytest.raises(NotFoundError, match="^after: ticket 99: no such ticket$"):
+            repo.open_or_update(draft(None, after=(99,)))
+        with pytest.raises(UsageError, match=f"^after: ticket {gone.id} was cancelled"):
+            repo.open_or_update(draft(None, after=(gone.id,)))
+        review = draft(
+            None, kind="ethics_review", model=None, sla="silver", subject=gated.id, after=(gated.id,)
+        )
+        with pytest.raises(
+            UsageError, match=f"would wait for each other: the new ticket → #{gated.id} → the new ticket"
+        ):
+            repo.open_or_update(review)
+        assert repo.list() == before
 
     def test_bad_input_changes_nothing(self, repo):
         ticket, _ = repo.open_or_update(draft())

@@ -127,9 +127,11 @@ def test_the_headline_metrics_of_the_benchmarks() -> None:
             "fifo": {"cost": 150.0, "lateness": 140.0, "value": 8.0},
             "wsjf": {"cost": 100.0, "lateness": 95.0, "value": 9.0},
         },
+        "stability": {"assignments": 20, "moved": 3},
     }
     figures = headline.planner({"sizes": [planned]})["20 tickets"]
     assert figures["best_baseline_cost"] == 100.0 and figures["saving_vs_best_baseline"] == 0.1
+    assert figures["replan_moved_share"] == 0.15
     goals = [{"goal": "a", "figure": 0.0, "met": True}, {"goal": "b", "figure": 0.4, "met": False}]
     assert headline.policy({"goals": goals, "seconds": 3.0}) == {
         "goals_met": 1,

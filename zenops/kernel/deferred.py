@@ -35,6 +35,7 @@ DEFERRED: dict[str, str] = {
     "httpx": "HTTP checks of a local server: only server start-up and discovery",
     "pyarrow": "Parquet: only reading or writing a Parquet file",
     "ortools": "the CP-SAT solver: only the planner",
+    "matplotlib": "the plan's chart: only drawing it",
     "cronsim": "cron validation: only a configuration with schedules",
     "playwright": "the browser: only screenshots",
 }

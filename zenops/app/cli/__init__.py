@@ -5,7 +5,7 @@ document on stdout (progress and logs go to stderr). Exit codes: 0 done; 1 the
 work failed; 2 bad usage, configuration or input, with one line on stderr.
 
 By command group: :mod:`~zenops.app.cli.models` (train, monitor, refresh, rollback),
-:mod:`~zenops.app.cli.tickets`, :mod:`~zenops.app.cli.plan` (plan, sla-watch) and
+:mod:`~zenops.app.cli.tickets`, :mod:`~zenops.app.cli.plan` (plan, report sponsors, sla-watch) and
 :mod:`~zenops.app.cli.operations` (init, status, serve, server, demo); the Typer
 application and its global options are in :mod:`~zenops.app.cli.root`, what is
 printed and how errors end in :mod:`~zenops.app.cli.output`. The commands are
@@ -19,7 +19,7 @@ import os
 
 from zenops.app.cli import models, operations, plan, tickets
 from zenops.app.cli.output import exit_code
-from zenops.app.cli.root import app, details, tickets_app
+from zenops.app.cli.root import app, details, report_app, tickets_app
 from zenops.kernel.offline import stay_offline
 
 __all__ = ["app", "main"]
@@ -27,7 +27,8 @@ __all__ = ["app", "main"]
 app.command()(operations.init)
 app.command()(models.train)
 app.command()(models.monitor)
-app.command()(models.report)
+report_app.command("model", hidden=True)(models.report)
+report_app.command("sponsors")(plan.report_sponsors)
 app.command()(models.refresh)
 app.command()(models.rollback)
 app.command()(operations.status)

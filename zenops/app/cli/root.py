@@ -11,6 +11,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from zenops.app.cli.output import err
 from zenops.app.flow_runs import without_heartbeats
@@ -18,7 +19,7 @@ from zenops.app.logfile import redirect_stderr, show_operator_warnings
 from zenops.app.temporary_server import prefect_api
 from zenops.workspace import Workspace, find_workspace
 
-__all__ = ["FLOW_COMMANDS", "app", "checked", "details", "state", "tickets_app", "workspace"]
+__all__ = ["FLOW_COMMANDS", "app", "checked", "details", "report_app", "state", "tickets_app", "workspace"]
 
 app = typer.Typer(
     name="zenops",
@@ -29,6 +30,26 @@ app = typer.Typer(
 )
 tickets_app = typer.Typer(help="The demand queue's tickets.", no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
+
+
+class ReportGroup(TyperGroup):
+    """``zenops report sponsors`` is a report of its own; any other first word is a model.
+
+    ``zenops report MODEL [--batch NAME]`` thus reads as ``zenops report model MODEL ...``
+    (a model called ``sponsors`` or ``model``: ``zenops report model NAME``).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["model", *args]
+        return super().parse_args(ctx, args)
+
+
+report_app = typer.Typer(
+    cls=ReportGroup,
+    help="Reports: a model's Evidently reports of a batch (report MODEL), or the sponsors' view.",
+)
+app.add_typer(report_app, name="report")
 
 
 class State:

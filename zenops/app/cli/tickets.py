@@ -12,11 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from demand.priority import score
+from demand.phases import parse_spec
 from demand.tickets import TicketDraft
 from zenops.app.cli.output import JsonOption, emit, out
 from zenops.app.cli.root import checked
-from zenops.kernel import clock
 from zenops.kernel.errors import UsageError
 from zenops.workspace import Workspace
 
@@ -68,26 +67,28 @@ def tickets_list(
 
 
 def tickets_show(ticket: TicketArgument, as_json: JsonOption = False) -> None:
-    """One ticket: its fields, evidence, priority breakdown and history."""
-    from zenops.services.plan import done_assets  # loads the planner (OR-Tools, pandas)
+    """One ticket: fields, phases, evidence, score breakdown, history; can the plan take it."""
+    from zenops.services.tickets import ticket_details  # loads the planner (OR-Tools, pandas)
 
-    ws = _store_workspace()
-    store = ws.ticket_store()
-    found = store.get(ticket)
-    breakdown = score(found, clock.now(), ws.config.planning, done_assets(store.list()))
-    data = {
-        **found.to_dict(),
-        "priority": breakdown.to_dict(),
-        "explain": breakdown.explain(),
-        "history": [event.to_dict() for event in store.history(ticket)],
-    }
-    emit(data, as_json, _render_ticket)
+    emit(ticket_details(_store_workspace(), ticket), as_json, _render_ticket)
 
 
 def _render_ticket(d: dict[str, Any]) -> None:
     out.print(f"[bold]#{d['id']} {d['title']}[/]  ({d['kind']}, {d['status']}, due {d['due'][:16]})")
     for key in ("model", "sponsor", "value", "effort", "risk", "skills", "gpus", "ethics_required"):
         out.print(f"  {key}: {d[key]}")
+    for phase in d["phases"]:
+        if phase["lead_time"]:
+            out.print(f"  phase {phase['name']}: lead time {phase['lead_time']:g}d (occupies no one)")
+        else:
+            who = " ".join(x for x in (phase["level"], phase["role"] or "anyone fit for the kind") if x)
+            skills = f" with {', '.join(phase['skills'])}" if phase["skills"] else ""
+            gpus = f", {phase['gpus']} GPUs" if phase["gpus"] else ""
+            out.print(f"  phase {phase['name']}: {phase['effort']:g} person-days, {who}{skills}{gpus}")
+    if d["after"]:
+        out.print(f"  after: {', '.join(f'#{i}' for i in d['after'])}")
+    if d["unplannable_reason"]:
+        out.print(f"  [yellow]the plan cannot take it[/]: {d['unplannable_reason']}")
     out.print(f"  priority: {d['explain']}")
     for item in d["evidence"]:
         out.print(f"  evidence: {json.dumps(item, default=str)[:300]}")
@@ -123,9 +124,27 @@ def tickets_new(
     ] = False,
     subject: Annotated[int | None, typer.Option(help="For an ethics review: the ticket it reviews.")] = None,
     savings: Annotated[float, typer.Option(help="For tooling R&D: person-days it saves later.")] = 0.0,
+    phase: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A phase, in order (repeatable): 'NAME effort=D role=R skills=a,b level=L gpus=N', "
+            "or 'NAME lead_time=10d'; with a template, changes its phase NAME."
+        ),
+    ] = None,
+    phases_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Phases from this planning.phases template (default: the kind's, if any; 'none': no phases)."
+        ),
+    ] = None,
+    after: Annotated[
+        list[int] | None, typer.Option(help="A ticket that must end first (repeatable).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Open a ticket (one per incident: a repeat adds evidence)."""
+    from zenops.services.tickets import open_ticket  # loads the planner (OR-Tools, pandas)
+
     ws = _store_workspace()
     draft = TicketDraft(
         kind=kind,
@@ -144,8 +163,11 @@ def tickets_new(
         ethics_required=ethics,
         subject=subject,
         savings=savings,
+        phases=[parse_spec(text) for text in phase or ()],
+        phases_from=phases_from,
+        after=after or (),
     )
-    stored, created = ws.ticket_store().open_or_update(draft, actor=ACTOR)
+    stored, created = open_ticket(ws, draft, actor=ACTOR)
     data = {"ticket": stored.to_dict(), "created": created}
     said = "opened" if created else "updated"
     emit(data, as_json, lambda d: out.print(f"ticket #{d['ticket']['id']} {said}"))

@@ -289,17 +289,6 @@ BACKLOG = [
         gpus=1,
     ),
     dict(
-        kind="new_project",
-        title="Complaint triage with language models",
-        sponsor="customer-care",
-        value=7,
-        effort=30,
-        risk=4,
-        skills=("nlp",),
-        gpus=2,
-        data_assets=("complaints",),
-    ),
-    dict(
         kind="tooling_rnd",
         title="Shared feature store for batch scoring",
         value=5,
@@ -324,9 +313,14 @@ BACKLOG = [
 
 
 def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) -> dict[str, Any]:
-    """Add the backlog, then plan all open tickets: normal, and in crisis mode."""
+    """Add the backlog, then plan all open tickets: normal, and in crisis mode.
+
+    The backlog's phased project (:mod:`zenops.app.demo.planning`) is shown phase by
+    phase with its sponsor's view, and the normal plan is drawn as a picture.
+    """
 
     from flows.plan import run_plan
+    from zenops.app.demo.planning import add_phased_project, chart_file, show_phased_project
 
     config = workspace.config
     store = workspace.ticket_store()
@@ -351,14 +345,17 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
             value=6,
         )
         store.open_or_update(review, actor="zenops demo")
+        phased = add_phased_project(store, waits_for=ids[-2])  # after the feature store
         story.say(
-            f"{len(BACKLOG) + 1} backlog tickets added beside the monitor's; the team: "
+            f"{len(BACKLOG) + 2} backlog tickets added beside the monitor's; the team: "
             + ", ".join(f"{p.name} ({p.level} {p.role.replace('_', ' ')})" for p in config.team)
         )
-        plans["normal"] = run_plan(workspace)
+        plans["normal"] = run_plan(workspace, chart_file=str(chart_file(workspace)))
         plans["crisis"] = run_plan(workspace, crisis=True)
     render_plan(plans["normal"], console)
     render_plan(plans["crisis"], console)
+    with clock.pinned(moment):
+        show_phased_project(workspace, plans["normal"], phased, story)
     return plans
 
 

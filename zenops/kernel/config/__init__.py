@@ -16,11 +16,15 @@ from pydantic import ValidationError, model_validator
 from zenops.kernel.config.base import CONFIG_FILE, Duration, Name, _Strict, parse_duration
 from zenops.kernel.config.demand import (
     DEFAULT_SLA_TIERS,
+    LEVELS,
+    NO_PHASES,
     TICKET_KINDS,
+    PhaseTemplate,
     PlanningPolicy,
     Resources,
     SlaTier,
     TeamMember,
+    check_templates,
 )
 from zenops.kernel.config.models import (
     CLASSIFICATION_METRICS,
@@ -64,6 +68,7 @@ class ZenopsConfig(_Strict):
         for i, name in enumerate(people):
             if name in people[:i]:
                 raise ValueError(f"team[{i}].name: person '{name}' is listed twice")
+        check_templates(self.planning, self.team, self.resources)
         return self
 
     def model(self, name: str) -> ModelSpec:
@@ -141,8 +146,11 @@ __all__ = [
     "Features",
     "ModelSpec",
     "MonitoringSettings",
+    "LEVELS",
+    "NO_PHASES",
     "Name",
     "Notifications",
+    "PhaseTemplate",
     "PlanningPolicy",
     "PromotionGate",
     "REGRESSION_METRICS",

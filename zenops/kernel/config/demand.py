@@ -70,6 +70,63 @@ class Resources(_Strict):
     gpus: int = Field(0, ge=0)
 
 
+LEVELS = ("junior", "mid", "senior")
+NO_PHASES = "none"
+
+
+class PhaseTemplate(_Strict):
+    """One phase of a ``planning.phases`` template (see ``demand/phases.py``).
+
+    Work gives ``effort`` (person-days) or ``share`` (of the ticket's effort); a wait
+    for someone outside the team gives ``lead_time`` and nothing else.
+    """
+
+    name: Name
+    effort: float | None = Field(None, gt=0)
+    share: float | None = Field(None, gt=0, le=1)
+    lead_time: Duration | None = None
+    role: Literal["mlops_engineer", "data_scientist"] | None = None
+    skills: list[str] = []
+    level: Literal["junior", "mid", "senior"] | None = None
+    gpus: int = Field(0, ge=0, le=1024)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> PhaseTemplate:
+        given = [k for k in ("effort", "share", "lead_time") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"{self.name}: give exactly one of effort, share or lead_time")
+        if self.lead_time is not None:
+            if self.lead_time.total_seconds() <= 0:
+                raise ValueError(f"{self.name}.lead_time: must be longer than 0")
+            if self.role or self.skills or self.level or self.gpus:
+                raise ValueError(
+                    f"{self.name}: a lead time occupies no one; give it no role, skills, level or GPUs"
+                )
+        return self
+
+    @property
+    def is_wait(self) -> bool:
+        return self.lead_time is not None
+
+
+def _check_template(name: str, phases: list[PhaseTemplate]) -> None:
+    if name == NO_PHASES:
+        raise ValueError(f"phases.{name}: '{NO_PHASES}' is reserved (it asks for no phases)")
+    if not phases or all(p.is_wait for p in phases):
+        raise ValueError(f"phases.{name}: give at least one phase of work")
+    seen: set[str] = set()
+    for phase in phases:
+        if phase.name in seen:
+            raise ValueError(f"phases.{name}: phase '{phase.name}' is named twice")
+        seen.add(phase.name)
+    work = [p for p in phases if not p.is_wait]
+    shares = [p.share for p in work if p.share is not None]
+    if shares and len(shares) != len(work):
+        raise ValueError(f"phases.{name}: give every phase of work a share, or every one an effort")
+    if shares and abs(sum(shares) - 1) > 1e-6:
+        raise ValueError(f"phases.{name}: the shares add up to {sum(shares):g}, not 1")
+
+
 class PlanningPolicy(_Strict):
     """Portfolio balance and planning limits.
 
@@ -91,6 +148,17 @@ class PlanningPolicy(_Strict):
       workers; false stops on wall time with free-running workers.
     - ``workers``: optimiser threads (default 2).
     - ``seed``: the optimiser's random seed (default 0).
+    - ``phases``: phase templates by name (see ``demand/phases.py``); a template named
+      after a ticket kind gives every new ticket of that kind its phases, others are
+      chosen by name (``zenops tickets new --phases-from NAME``). Default: none.
+    - ``handoff_gap_days``: a hand-off between phases is at risk when the next phase
+      starts more than this many days after the one before it ends (default 5).
+    - ``change_cost_days``: what moving an assignment of the previous plan (another
+      person, or another start) costs, in weighted days (default 1.0): a re-plan keeps
+      the previous plan's assignments unless moving them saves more (0: no stickiness).
+    - ``bound_time_s``: time for the Lagrangian relaxation's lower bound on the plan's
+      cost, the figure the plan's gap is measured against (default 2; 0: the cheaper
+      bounds only). Reproducible: it sets a number of rounds by the problem's size.
     """
 
     quick_win_share: float = Field(0.15, ge=0, le=1)
@@ -105,15 +173,42 @@ class PlanningPolicy(_Strict):
     deterministic: bool = True
     workers: int = Field(2, ge=1, le=64)
     seed: int = Field(0, ge=0)
+    phases: dict[Name, list[PhaseTemplate]] = {}
+    handoff_gap_days: float = Field(5.0, ge=0)
+    change_cost_days: float = Field(1.0, ge=0)
+    bound_time_s: float = Field(2.0, ge=0)
 
     @model_validator(mode="after")
     def _shares(self) -> PlanningPolicy:
+        for name, phases in self.phases.items():
+            _check_template(name, phases)
         if self.quick_win_share + self.rnd_share > 1:
             raise ValueError("quick_win_share + rnd_share: together they must not exceed 1")
         for sponsor, weight in self.sponsor_weights.items():
             if not weight > 0:
                 raise ValueError(f"sponsor_weights.{sponsor}: weight must be greater than 0")
         return self
+
+
+def check_templates(policy: PlanningPolicy, team: list[TeamMember], resources: Resources) -> None:
+    """Each template's phases can be done by someone on the team and fit the GPU pool."""
+    for name, phases in policy.phases.items():
+        for i, phase in enumerate(phases):
+            where = f"planning.phases.{name}[{i}]"
+            if phase.gpus > resources.gpus:
+                raise ValueError(f"{where}.gpus: needs {phase.gpus} GPUs, the pool has {resources.gpus}")
+            if phase.is_wait or not team:
+                continue
+            least = LEVELS.index(phase.level or "junior")
+            if not any(
+                (phase.role is None or p.role == phase.role)
+                and set(phase.skills) <= set(p.skills)
+                and LEVELS.index(p.level) >= least
+                for p in team
+            ):
+                who = " ".join(x for x in (phase.level, (phase.role or "person").replace("_", " ")) if x)
+                skills = f" with {', '.join(phase.skills)}" if phase.skills else ""
+                raise ValueError(f"{where}: no {who}{skills} is on the team")
 
 
 DEFAULT_SLA_TIERS = {
