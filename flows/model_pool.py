@@ -12,6 +12,8 @@ statistics to a worker of this pool, on another core, and waits. Between the two
   queue: a newly opened ticket (the flow notifies the on-call), an event for the
   event bus (the flow emits it, inside the task run), a log record of the
   ``zenops`` and ``drift`` loggers (the flow logs it again, in the task run);
+- the model's progress (:mod:`zenops.kernel.progress`) comes back the same way, for
+  the command line's bar;
 - the model's summary, or its error, is the call's result.
 
 The pool starts on the first call of a process and lives as long as the process:
@@ -40,6 +42,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from zenops.kernel import progress
 from zenops.kernel.errors import ZenopsError
 from zenops.kernel.offline import stay_offline
 from zenops.services.monitor import cycle as monitoring
@@ -85,6 +88,7 @@ class _Relay:
 
     queue: Any = None
     call: str | None = None
+    progress: Any = None
 
     @classmethod
     def put(cls, kind: str, body: Any) -> None:
@@ -115,10 +119,16 @@ class _WorkerWorkspace(Workspace):
         return _RelayedEvents()
 
 
+def _relay_progress(event: str, fields: dict[str, Any]) -> None:
+    _Relay.put("progress", (event, fields))
+
+
 def _start_worker(relay: Any, level: int) -> None:
-    """Each worker once: offline, its logs relayed at the flow's level."""
+    """Each worker once: offline, its logs and progress relayed, at the flow's log level."""
     stay_offline()
     _Relay.queue = relay
+    _Relay.progress = progress.listening(_relay_progress)  # kept: it listens for the worker's life
+    _Relay.progress.__enter__()
     for name in RELAYED_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(level)
@@ -183,13 +193,14 @@ class ModelPool:
         )
         self.broken = False
         self.started = False
-        threading.Thread(target=self._route, name="zenops-model-pool-relay", daemon=True).start()
+        self.router = threading.Thread(target=self._route, name="zenops-model-pool-relay", daemon=True)
+        self.router.start()
 
     def _route(self) -> None:
         while True:
             try:
                 message = self.relay.get()
-            except (EOFError, OSError):  # the queue closed as the process ends
+            except Exception:  # the queue closed as the process ends
                 return
             if message is None:
                 return
@@ -231,6 +242,8 @@ class ModelPool:
             elif kind == "log":
                 name, level, message = body
                 logging.getLogger(name).log(level, message)
+            elif kind == "progress":
+                progress.report(body[0], **body[1])
             elif kind == "incident":
                 listeners.incident(body)
             elif kind == "event":
@@ -249,6 +262,7 @@ class ModelPool:
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.relay.put(None)
+        self.router.join(timeout=10)
 
 
 _pool: ModelPool | None = None

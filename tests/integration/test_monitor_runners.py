@@ -218,8 +218,13 @@ def test_the_process_runner_relays_logs_events_and_incidents_and_survives_a_dead
     message = str(crashed.message)
     assert "the monitoring worker process stopped before it finished" in message, message
     assert "\n" not in message, message
-    with caplog.at_level("INFO", logger="zenops"):
+    from zenops.kernel import progress
+
+    steps: list[tuple[str, str]] = []
+    heard = progress.listening(lambda event, fields: steps.append((event, fields["model"])))
+    with caplog.at_level("INFO", logger="zenops"), heard:
         found, _ = one_cycle(workspace)  # a new pool; the dead workers' leases are cleared
+    assert {model for event, model in steps if event == "monitor.done"} == set(MODELS), steps
     assert emitted, "the degraded event of a new refresh or rebuild ticket reaches the event bus"
     # A worker's log line is logged again in the flow's process: the dead worker's lease, cleared.
     here = [r for r in caplog.records if r.name == "zenops.leases" and r.process == os.getpid()]

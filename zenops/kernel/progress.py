@@ -4,8 +4,9 @@ The services say where they are — ``report("monitor.batches", model=..., total
 ``report("monitor.batch", model=..., batch=...)``, ``report("refresh.step", model=...,
 step=...)`` — and nothing happens unless a listener is installed (:func:`listening`),
 as ``zenops monitor`` and ``zenops refresh`` do when stderr is a terminal. A listener
-that fails is dropped: progress never fails the work. Work done in other processes
-(the process or Dask runner) reports nothing here.
+that fails is dropped: progress never fails the work. The process runner's workers
+send theirs back to the flow's process, which reports it here; Dask workers report
+nothing here.
 """
 
 from __future__ import annotations
