@@ -38,6 +38,19 @@ def user_environment(prefect_api: str) -> dict[str, str]:
     return base
 
 
+def command_runner(prefect_api: str):
+    """``run(*args, cwd=..., env=...)``: the ``zenops`` command in the user's environment, as a Result."""
+    base = user_environment(prefect_api)
+
+    def call(*args: str, cwd: Path, env: dict | None = None) -> Result:
+        done = subprocess.run(
+            [ZENOPS, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=600
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return call
+
+
 @pytest.fixture(scope="session")
 def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
     """A workspace made by ``zenops init``, once per test process."""

@@ -6,14 +6,12 @@ itself. Every case is a row of ``docs/reliability.md`` (see ``tests/reliability.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import ZENOPS, Result
+from tests.e2e.conftest import command_runner
 from tests.reliability import Table
 from zenops.app.demo.datagen import training_frame
 
@@ -22,17 +20,7 @@ TABLE = Table("cli", "Configuration, stores and commands")
 
 @pytest.fixture(scope="module")
 def run(prefect_api):
-    base = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
-    for variable in ("ZENOPS_WORKSPACE", "ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE"):
-        base.pop(variable, None)
-
-    def call(*args: str, cwd: Path, env: dict | None = None) -> Result:
-        done = subprocess.run(
-            [ZENOPS, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=600
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
-
-    return call
+    return command_runner(prefect_api)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,11 @@ class MlflowRegistry(MlflowRuns):
             # A tracking server checks that a logged model's URI (models:/m-<id>) names the
             # logged model the version comes from; a database store does not ask.
             model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+            # MLflow's database store reads that logged model through the process-wide tracking
+            # URI, not this client's: bind it to this store first.
+            import mlflow
+
+            mlflow.set_tracking_uri(self.tracking_uri)
             version = self.client.create_model_version(
                 model, model_uri, run_id=run_id, tags=tags, model_id=model_id
             )

@@ -81,7 +81,7 @@ def compare(
         figures.update(
             bootstrap={}, test={}, mlflow_validation={}, champion_metrics={}, challenger_metrics={}
         )
-        reason = "no labelled production rows since the champion's data: nothing to compare on"
+        reason = f"{split.why_empty}: nothing to compare on"
         return Comparison(figures, promote=False, reasons=[reason])
     champion_model = ports.registry.load_version(spec.name, champion.version)
     y = rows[spec.target].to_numpy()

@@ -51,6 +51,8 @@ class WindowSplit:
     compare: pd.DataFrame
     start: date | None
     end: date | None
+    #: Why no row can be compared on, when none can (the gate's reason).
+    why_empty: str = "no labelled production rows since the champion's data"
 
     @property
     def days(self) -> int:
@@ -182,10 +184,13 @@ def candidate_window(rows: pd.DataFrame, spec: ModelSpec, trained_until: Any) ->
     ``promotion.window_days``, only the most recent that many days are kept. Nothing is
     trained on the rows, so the whole window is compared on.
     """
+    since = ""
     if trained_until is not None and not pd.isna(trained_until):
         rows = rows[timestamps(rows[spec.timestamp_column]) > pd.Timestamp(trained_until)]
+        since = f" (its newest row is of {pd.Timestamp(trained_until):%Y-%m-%d %H:%M})"
     if rows.empty:
-        return WindowSplit(rows, rows.iloc[0:0], None, None)
+        why = f"no labelled production rows newer than the candidate's training data{since}"
+        return WindowSplit(rows, rows.iloc[0:0], None, None, why_empty=why)
     day = timestamps(rows[spec.timestamp_column]).dt.normalize()
     days = sorted(day.unique())
     start = days[0]
