@@ -25,7 +25,9 @@ and cold cycle over ``--growth`` models (default 1,10,50,200) of one workspace w
 ``--growth-rows`` rows (a least-squares slope per model and its R²; its first cycle keeps
 no report and the workspace no report cadence, which leaves the same steady state
 without 200 first reports); and the fan-out of
-the warm cycle of the size with the most models on 1 and 2 threads and 2 Dask workers.
+the warm cycle of the size with the most models on 1 and 2 threads, 2 Dask workers and
+2 warm worker processes (their first cycle, which starts them, and a second), and a
+cold cycle on the warm processes' runner.
 """
 
 from __future__ import annotations
@@ -70,7 +72,14 @@ with open(report, "w") as out:
     json.dump({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
                "code": os.waitstatus_to_exitcode(status)}, out)
 """
-FAN_OUT = (("thread_1_worker", "thread", 1), ("thread_2_workers", "thread", 2), ("dask_2_workers", "dask", 2))
+FAN_OUT = (
+    ("thread_1_worker", "thread", 1),
+    ("thread_2_workers", "thread", 2),
+    ("dask_2_workers", "dask", 2),
+    # The warm worker pool: its first cycle starts the pool and loads the champions there.
+    ("process_2_workers_first", "process", 2),
+    ("process_2_workers", "process", 2),
+)
 
 
 def parse_size_list(value: str) -> list[tuple[int, int]]:
@@ -101,6 +110,27 @@ def own_cpu() -> float:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def pool_cpu() -> float:
+    """CPU seconds of the warm monitoring workers and the server they fork from, so far.
+
+    They are not this process's children to wait for until the process ends, so
+    ``RUSAGE_CHILDREN`` does not count them; ``/proc`` does.
+    """
+    from multiprocessing import forkserver
+
+    from flows import model_pool
+
+    pool = model_pool._pool
+    pids = [process.pid for process in (pool.executor._processes or {}).values()] if pool else []
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    total = 0.0
+    for pid in [*pids, *([server] if server else [])]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def figure(wall: float, cpu: float, **more: Any) -> dict[str, Any]:
@@ -315,20 +345,26 @@ def measure_size(ctx: Context, models: int, rows: int) -> tuple[Any, Days, dict[
     return workspace, days, size
 
 
-def fan_out(workspace: Any, days: Days, rows: int) -> dict[str, Any]:
-    """The warm cycle on 1 and 2 threads and 2 Dask workers: seconds and the cores they used."""
+def fan_out(workspace: Any, days: Days, rows: int, cold: Cold) -> dict[str, Any]:
+    """The warm cycle on 1 and 2 threads, 2 Dask workers and 2 warm processes: seconds and cores used.
+
+    Then one cold ``zenops monitor`` process on the warm processes' runner, beside the
+    cold cycle on threads of :func:`measure_size`.
+    """
     original = workspace.config_path.read_text()
     figures: dict[str, Any] = {"models": len(workspace.config.models), "rows": rows}
     try:
         for key, runner, workers in FAN_OUT:
             drop_batches(workspace, rows, *days.next())
             set_monitoring(workspace, runner, workers)
-            own, children = own_cpu(), children_cpu()
+            own, children = own_cpu(), children_cpu() + pool_cpu()
             cycle = warm_cycle(workspace, rows)
-            cpu_own, cpu_children = own_cpu() - own, children_cpu() - children
+            cpu_own, cpu_children = own_cpu() - own, children_cpu() + pool_cpu() - children
             cycle = figure(cycle["wall_s"], cpu_own + cpu_children, cpu_flow_process_s=round(cpu_own, 3))
             cycle["cores_used"] = ratio(cycle["cpu_s"], cycle["wall_s"])
             figures[key] = cycle
+        drop_batches(workspace, rows, *days.next())
+        figures["cold_process_2_workers"] = cold.run(workspace, "server", rows)
     finally:
         workspace.config_path.write_text(original)
     return figures
@@ -416,8 +452,8 @@ def run(args: argparse.Namespace, scratch: Path, log: Any) -> dict[str, Any]:
         workspace, days, size = measure_size(ctx, models, rows)
         figures["sizes"].append(size)
         if (models, rows) == widest and "fan_out" not in figures:
-            log(f"  fan-out over {models} model(s): 1 and 2 threads, 2 Dask workers …")
-            figures["fan_out"] = fan_out(workspace, days, rows)
+            log(f"  fan-out over {models} model(s): 1 and 2 threads, 2 Dask workers, 2 warm processes …")
+            figures["fan_out"] = fan_out(workspace, days, rows, ctx.cold)
             ctx.done("fan-out", figures["fan_out"])
         workspace.profiles.clear()
     if args.growth:

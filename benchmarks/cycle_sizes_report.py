@@ -92,8 +92,13 @@ def fan_out_lines(fan: dict[str, Any]) -> list[str]:
         ("thread_1_worker", "threads, 1 worker"),
         ("thread_2_workers", "threads, 2 workers"),
         ("dask_2_workers", "Dask, 2 workers"),
+        ("process_2_workers_first", "processes, 2, first"),
+        ("process_2_workers", "processes, 2, warm"),
     ):
-        lines.append(f"  {label:18s} {seconds(fan[key])} {fan[key]['cores_used']:6.2f}")
+        if key in fan:
+            lines.append(f"  {label:18s} {seconds(fan[key])} {fan[key]['cores_used']:6.2f}")
+    if "cold_process_2_workers" in fan:
+        lines.append(f"  {'cold, processes, 2':18s} {seconds(fan['cold_process_2_workers'])}   (new process)")
     return lines
 
 

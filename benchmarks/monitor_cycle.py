@@ -358,15 +358,24 @@ def main() -> None:
     for noisy in ("mlflow", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    from zenops.app.flow_runs import without_heartbeats
+
+    with without_heartbeats():  # as a zenops command runs its own flows
+        figures, policy = run_with_server(args, log)
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+        return
+    print_figures(figures, args, policy)
+
+
+def run_with_server(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], Any]:
+    """Every part asked for, with the Prefect API of the environment or a server of its own."""
     if os.environ.get("PREFECT_API_URL") or set(args.only) == {"policy"}:  # the policy needs no server
         figures, policy = run(args, log)
     else:  # Dask workers report to the same API as the flow: a server, not the in-process one
         with tempfile.TemporaryDirectory(prefix="zenops-bench-") as folder, prefect_server(Path(folder)):
             figures, policy = run(args, log)
-    if args.json:
-        print(json.dumps(figures, indent=2, default=str))
-        return
-    print_figures(figures, args, policy)
+    return figures, policy
 
 
 if __name__ == "__main__":

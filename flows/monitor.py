@@ -32,6 +32,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
+from flows.model_pool import Listeners, model_pool
 from flows.retries import STORE_RETRIES, store_retries
 from flows.runners import describe, task_runner
 from zenops.bootstrap import notify_flow_failure, notify_incident
@@ -49,10 +50,17 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
 
     spec = workspace.config.model(model)
 
-    def announce(outcome: monitoring.BatchOutcome) -> None:
-        notify_incident(workspace, spec, outcome.to_dict(), flow_run.id)
+    def announce(outcome: dict[str, Any]) -> None:
+        notify_incident(workspace, spec, outcome, flow_run.id)
 
-    summary = monitoring.monitor_leased(workspace, spec, workspace.drift_engine(), on_ticket_opened=announce)
+    settings = workspace.config.monitoring
+    if settings.runner == "process":
+        listeners = Listeners(incident=announce, event=lambda event: workspace.events().emit(**event))
+        summary = model_pool(settings.workers).monitor(str(workspace.root), model, listeners)
+    else:
+        summary = monitoring.monitor_leased(
+            workspace, spec, workspace.drift_engine(), on_ticket_opened=lambda o: announce(o.to_dict())
+        )
     create_markdown_artifact(
         key=f"monitor-{model}",
         markdown=monitoring.cycle_markdown(summary),
@@ -102,6 +110,8 @@ def monitor_models(
     for name in names:
         ws.config.model(name)  # unknown names fail the flow before any work
     settings = ws.config.monitoring
+    if settings.runner == "process":
+        model_pool(settings.workers).warm()
     retries = store_retries(settings.retries, settings.retry_delay_s)
     results, failed = [], {}
     with task_runner(settings) as runner:
@@ -133,5 +143,11 @@ def monitor_models(
 
 
 def run_cycle(workspace: Workspace, models: list[str] | None = None) -> dict:
-    """One cycle now, on the task runner the workspace configures."""
+    """One cycle now, on the task runner the workspace configures.
+
+    The process runner's workers start first, so they get ready while the flow run starts.
+    """
+    settings = workspace.config.monitoring
+    if settings.runner == "process":
+        model_pool(settings.workers).warm()
     return monitor_models(workspace=str(workspace.root), models=models, workspace_name=workspace.root.name)

@@ -2,8 +2,9 @@
 
 - ``thread``: a thread pool of ``workers`` in the flow's own process (the default;
   models share the process's memory and the loaded champions);
-- ``process``: a pool of ``workers`` processes on this machine (Prefect's
-  ``ProcessPoolTaskRunner``), each loading what its models need;
+- ``process``: the tasks on threads, as above, each handing its model's work to
+  one of ``workers`` warm processes on this machine (:mod:`flows.model_pool`),
+  which keep the libraries and the champions they loaded from cycle to cycle;
 - ``dask``: ``prefect-dask``'s ``DaskTaskRunner``, on a local cluster of ``workers``
   single-threaded worker processes, or on the running cluster at ``dask_address``.
 
@@ -46,10 +47,6 @@ def warm_up() -> None:
 
 def task_runner(settings: MonitoringSettings) -> Any:
     """A new, not yet started, task runner for ``settings``."""
-    if settings.runner == "process":
-        from prefect.task_runners import ProcessPoolTaskRunner
-
-        return ProcessPoolTaskRunner(max_workers=settings.workers)
     if settings.runner == "dask":
         runner = _dask_runner()
         if settings.dask_address:
@@ -65,6 +62,7 @@ def task_runner(settings: MonitoringSettings) -> Any:
         )
     from prefect.task_runners import ThreadPoolTaskRunner
 
+    # ``process``: each task waits in a thread while a warm worker process does its model's work.
     return ThreadPoolTaskRunner(max_workers=settings.workers)
 
 

@@ -68,5 +68,8 @@ def prefect_api():
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    from zenops.app.flow_runs import without_heartbeats
+
+    # The flows run in the tests' own process, as a command runs them: without heartbeats.
+    with prefect_test_harness(server_startup_timeout=60), without_heartbeats():
         yield PREFECT_API_URL.value()

@@ -18,11 +18,14 @@ the verdict's. Evidently is imported only when a measurement is made.
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import functools
 import logging
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +61,10 @@ if TYPE_CHECKING:
 
 _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 log = logging.getLogger(__name__)
+# The distribution widgets of the report being run, by column (see share_distributions).
+_DISTRIBUTIONS: contextvars.ContextVar[dict[tuple[Any, ...], list[Any]] | None] = contextvars.ContextVar(
+    "zenops_evidently_distributions", default=None
+)
 
 
 def warm_up() -> None:
@@ -112,6 +119,7 @@ class EvidentlyEngine:
         stay_offline()
         warm_up()
         register_with_evidently()
+        share_distributions()
         reference = sample_reference(reference, spec)
         kinds = feature_kinds(spec)
         for frame, role in ((reference, "reference"), (current, "batch")):
@@ -310,7 +318,8 @@ def _run(
             reference_data = (
                 Dataset.from_pandas(reference, data_definition=definition) if reference is not None else None
             )
-            return Report(metrics, include_tests=True).run(current_data, reference_data)
+            with _one_distribution_per_column():
+                return Report(metrics, include_tests=True).run(current_data, reference_data)
     except Exception as error:  # Evidently raises bare ValueError/KeyError/TypeError on bad data
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{failure} ({first})") from error
@@ -405,3 +414,47 @@ def register_with_evidently() -> None:
         default_threshold=0.05,
     )
     register_stattest(test, default_impl=run)
+
+
+@functools.cache
+def share_distributions() -> None:
+    """Build each column's distribution chart once per report (once per process).
+
+    Evidently's data summary gives every statistic of a column (minimum, maximum, mean,
+    quantiles, …) its own widget, and each builds the same chart of the column's
+    distribution anew with plotly: about five identical charts per column, most of the
+    summary's cost. While a report runs (:func:`_one_distribution_per_column`), the
+    first chart of a column is kept and the column's other statistics get a copy with
+    their own title and widget id: the report's widgets are the same, built once.
+    """
+    from evidently.metrics import column_statistics
+
+    evidently_distribution = column_statistics.distribution
+
+    def distribution(title: str, current: Any, reference: Any) -> list[Any]:
+        charts = _DISTRIBUTIONS.get()
+        if charts is None:
+            return evidently_distribution(title, current, reference)
+        key = (current.type, current.data.name, None if reference is None else reference.data.name)
+        built = charts.get(key)
+        if built is None:
+            charts[key] = built = evidently_distribution(title, current, reference)
+            return built
+        return [_retitled(widget, title) for widget in built]
+
+    column_statistics.distribution = distribution
+
+
+def _retitled(widget: Any, title: str) -> Any:
+    """A copy of a chart widget under another title, with its own id and data."""
+    new_id = type(widget).__fields__["id"].default_factory()
+    return widget.copy(update={"title": title, "id": new_id, "params": copy.deepcopy(widget.params)})
+
+
+@contextmanager
+def _one_distribution_per_column() -> Iterator[None]:
+    token = _DISTRIBUTIONS.set({})
+    try:
+        yield
+    finally:
+        _DISTRIBUTIONS.reset(token)

@@ -178,3 +178,44 @@ def test_a_cycle_with_labels_and_no_report_to_keep_imports_neither_evidently_nor
     # The profile's model scores the batch (scikit-learn); skops, which would load the
     # registered model (and walk every module of scikit-learn), is not needed.
     assert report["loaded"] == ["sklearn"], report
+
+
+ESTIMATE = """
+import json, os, socket, sys
+from pathlib import Path
+tried = []
+connect = socket.socket.connect
+def guard(self, address):
+    local = address[0] in ("127.0.0.1", "::1", "localhost")
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not local:
+        tried.append(str(address[0]))
+        raise OSError("offline")
+    return connect(self, address)
+socket.socket.connect = guard
+import pandas as pd
+from zenops.services.monitor.champion import load_champion
+from zenops.workspace import Workspace
+ws = Workspace(sys.argv[1])
+spec = ws.config.model(sys.argv[2])
+champion = load_champion(ws, spec)
+estimate = champion.estimator.estimate(champion.reference.head(200))
+print(json.dumps({"usage_logging_off": os.environ.get("NML_DISABLE_USAGE_LOGGING"), "tried": tried,
+                  "estimate": estimate.value}))
+"""
+
+
+def test_a_process_zenops_did_not_start_reads_the_estimator_offline(trained: Workspace) -> None:
+    """A Dask worker unpickles the profile's NannyML estimator without zenops' CLI having run first."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NML_DISABLE_USAGE_LOGGING", "DO_NOT_TRACK")}
+    done = subprocess.run(
+        [sys.executable, "-c", ESTIMATE, str(trained.root), MODEL],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["usage_logging_off"] == "1" and report["tried"] == [], report
+    assert 0.5 < report["estimate"] <= 1.0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -136,6 +138,39 @@ def test_the_data_summary_is_built_only_for_the_html_and_its_failure_leaves_the_
     assert built == [800]
     assert written.name == "report.html" and "Row count" not in written.read_text()
     assert "no data summary report" in caplog.text
+
+
+def test_the_data_summary_builds_each_columns_chart_once_and_shows_what_evidently_shows(engine):
+    from evidently.legacy.utils import visualizations
+    from evidently.metrics import column_statistics
+
+    from drift.adapters import evidently as adapter
+
+    model = spec()
+    reference, current = frame(2000, 1), frame(800, 5, shift=0.3).drop(columns="y")
+    engine.measure(reference, current, model)  # installs the sharing, as every measurement does
+    charts: list[str] = []
+    build = visualizations.plot_distr_with_perc_button
+
+    def counted(**kwargs):
+        charts.append(kwargs.get("xaxis_name", ""))
+        return build(**kwargs)
+
+    def summary() -> str:
+        charts.clear()
+        report = engine._summary_report(reference, current, model, "prediction_proba")
+        widgets = json.dumps([w.dict() for w in report._widgets], sort_keys=True, default=str)
+        return re.sub(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", "ID", widgets)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(column_statistics, "plot_distr_with_perc_button", counted)
+        shared, shared_charts = summary(), len(charts)
+        patch.setattr(adapter, "_one_distribution_per_column", contextlib.nullcontext)
+        own, own_charts = summary(), len(charts)
+    columns = len(NUMERICAL) + len(CATEGORICAL) + 1
+    assert shared_charts == columns, "one chart per column"
+    assert own_charts > 2 * columns, "Evidently alone builds a chart per statistic"
+    assert shared == own, "the same widgets, titles and data; only the ids differ"
 
 
 def test_regression_quality_and_prediction_drift(engine):

@@ -1,5 +1,8 @@
 """The monitoring cycle decides the same on every task runner: threads, processes, Dask.
 
+The process runner's warm workers also relay what a cycle announces on the way, and a
+worker that dies fails its model in one line, after which the next cycle goes on.
+
 Each runner gets its own workspace, trained from the same seeded data (training
 is deterministic) and given the same seeded drifting batches; one cycle each
 must give the same verdict, drift share, drifted features and tickets, per model
@@ -150,23 +153,21 @@ def on_threads(prefect_api, pinned_clock, tmp_path_factory) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize(
-    "runner",
-    [
-        "dask",
-        pytest.param(
-            "process",
-            marks=pytest.mark.skipif(
-                not os.environ.get("ZENOPS_TEST_PROCESS_RUNNER"),
-                reason="about a minute more; set ZENOPS_TEST_PROCESS_RUNNER=1 to run it",
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="module")
+def on_processes(prefect_api, pinned_clock, tmp_path_factory) -> Workspace:
+    """A workspace of the same data for the process runner, not yet monitored."""
+    root = tmp_path_factory.mktemp("process") / "ws"
+    return trained_with_batches(root, {**MONITORING, "runner": "process"})
+
+
+@pytest.mark.parametrize("runner", ["dask", "process"])
 def test_a_cycle_decides_the_same_on_every_runner(
-    runner: str, on_threads: dict[str, Any], tmp_path: Path
+    runner: str, on_threads: dict[str, Any], on_processes: Workspace, tmp_path: Path
 ) -> None:
-    workspace = trained_with_batches(tmp_path / "ws", {**MONITORING, "runner": runner})
+    if runner == "process":
+        workspace = on_processes
+    else:
+        workspace = trained_with_batches(tmp_path / "ws", {**MONITORING, "runner": runner})
     assert workspace.config.monitoring.runner == runner
     found, flow_run_id = one_cycle(workspace)
     assert found.keys() == on_threads.keys()
@@ -188,6 +189,46 @@ def test_a_cycle_decides_the_same_on_every_runner(
         f"model:{name}" for name in MODELS
     )
     assert all(run.state.is_completed() for run in task_runs), [run.state for run in task_runs]
+
+
+def test_the_process_runner_relays_logs_events_and_incidents_and_survives_a_dead_worker(
+    on_threads: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows.model_pool import model_pool
+    from zenops.adapters.prefect_events import PrefectEvents
+
+    workspace = trained_with_batches(tmp_path / "ws", {**MONITORING, "runner": "process"})
+    emitted: list[str] = []
+    emit = PrefectEvents.emit
+
+    def heard(bus, event, resource, payload, related=()):  # the flow's process emits what a worker relays
+        emitted.append(f"{event} {resource['prefect.resource.name']} #{payload['ticket']}")
+        emit(bus, event, resource, payload, related)
+
+    def killed_at_first_incident(workspace, spec, outcome, flow_run_id):  # as the on-call hears of it
+        for process in list(model_pool(2).executor._processes.values()):
+            process.kill()
+        return []
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PrefectEvents, "emit", heard)
+        patch.setattr("flows.monitor.notify_incident", killed_at_first_incident)
+        crashed = monitor_models(workspace=str(workspace.root), workspace_name="crash", return_state=True)
+    assert crashed.is_failed()
+    message = str(crashed.message)
+    assert "the monitoring worker process stopped before it finished" in message, message
+    assert "\n" not in message, message
+    with caplog.at_level("INFO", logger="zenops"):
+        found, _ = one_cycle(workspace)  # a new pool; the dead workers' leases are cleared
+    assert emitted, "the degraded event of a new refresh or rebuild ticket reaches the event bus"
+    # A worker's log line is logged again in the flow's process: the dead worker's lease, cleared.
+    here = [r for r in caplog.records if r.name == "zenops.leases" and r.process == os.getpid()]
+    relayed = [r.getMessage() for r in here]
+    assert any(m.startswith("cleared the stale lease monitor:") for m in relayed), relayed
+    for name, expected in on_threads.items():
+        assert found[name]["tickets"] == expected["tickets"], name
+        recorded = workspace.monitor_state().get(name)
+        assert recorded.last_batch == max(expected["batches"]), (name, recorded)
 
 
 def test_an_unreachable_dask_scheduler_fails_the_cycle_in_one_line(

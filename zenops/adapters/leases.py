@@ -54,6 +54,15 @@ DEFAULT_TTL = 30.0
 _TOKEN = uuid.uuid4().hex[:8]
 
 
+def _new_token() -> None:
+    """A forked process (a warm monitoring worker) is a new holder, not its parent's twin."""
+    global _TOKEN
+    _TOKEN = uuid.uuid4().hex[:8]
+
+
+os.register_at_fork(after_in_child=_new_token)
+
+
 @dataclass(frozen=True)
 class Lease:
     name: str

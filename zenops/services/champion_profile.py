@@ -48,6 +48,7 @@ from registry.versions import ModelVersionInfo
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.deferred import FIRST_IMPORT
 from zenops.kernel.errors import LineageError, NotFoundError, ZenopsError
+from zenops.kernel.offline import stay_offline
 from zenops.kernel.paths import STATE_DIR
 from zenops.ports import DataStore, Estimator, EstimatorFactory, ModelRegistry
 from zenops.services.train.fitting import predict_frame, split_holdout
@@ -118,6 +119,7 @@ class ChampionProfile:
     def estimator(self) -> Estimator | None:
         """The fitted label-free estimator (None when the model's metric has none)."""
         if self._estimator is None and self.estimator_bytes is not None:
+            stay_offline()  # a process zenops did not start (a Dask worker) may import NannyML here
             with FIRST_IMPORT:  # unpickling imports NannyML the first time
                 self._estimator = pickle.loads(self.estimator_bytes)  # noqa: S301 - hash-checked bytes
         return self._estimator

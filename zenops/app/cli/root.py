@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from zenops.app.cli.output import err
+from zenops.app.flow_runs import without_heartbeats
 from zenops.app.logfile import redirect_stderr, show_operator_warnings
 from zenops.app.temporary_server import prefect_api
 from zenops.workspace import Workspace, find_workspace
@@ -76,6 +77,8 @@ def _root(
     if command in FLOW_COMMANDS or command == "serve":
         recorded = None if command == "demo" else find_workspace(state.workspace).root
         ctx.with_resource(prefect_api(recorded, stderr, start=command != "serve"))
+    if command in FLOW_COMMANDS:
+        ctx.with_resource(without_heartbeats())
 
 
 def workspace() -> Workspace:

@@ -47,9 +47,10 @@ class MonitoringSettings(_Strict):
       model whose verdict does not change still has a recent report; ``none`` keeps only
       what ``html_reports`` keeps. With ``html_reports: never`` nothing is kept.
     - ``runner``: how the models of a cycle run at once: ``thread`` (default, threads
-      of the flow's process), ``process`` (a pool of ``workers`` processes on this
-      machine) or ``dask`` (through ``prefect-dask``: a local cluster of ``workers``
-      single-threaded processes, or the existing cluster at ``dask_address``).
+      of the flow's process), ``process`` (``workers`` warm processes on this machine,
+      kept for the life of the process that started them) or ``dask`` (through
+      ``prefect-dask``: a local cluster of ``workers`` single-threaded processes, or the
+      existing cluster at ``dask_address``).
     - ``dask_address``: a Dask scheduler such as ``tcp://scheduler:8786`` (runner
       ``dask`` only); its workers need zenops installed and the workspace's stores
       reachable (a shared folder or servers, see the README's scaling section).
