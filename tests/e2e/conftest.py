@@ -51,6 +51,17 @@ def command_runner(prefect_api: str):
     return call
 
 
+def trained_workspace(run, root: Path, model: str = "loan-default") -> Path:
+    """``zenops init`` of ``root`` and ``zenops train MODEL`` on 1,500 seeded demo rows, by ``run``."""
+    from zenops.app.demo.datagen import training_frame
+
+    assert run("init", str(root), cwd=root.parent).code == 0
+    training_frame(model, rows=1500, seed=5).to_parquet(root / "data" / model / "train.parquet")
+    result = run("train", model, cwd=root)
+    assert result.code == 0, result.stderr
+    return root
+
+
 @pytest.fixture(scope="session")
 def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
     """A workspace made by ``zenops init``, once per test process."""

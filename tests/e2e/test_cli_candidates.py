@@ -15,9 +15,9 @@ import pytest
 from demand.tickets import TicketDraft
 from registry.approval import Waiting
 from tests.candidates import rebuild
-from tests.e2e.conftest import Result, command_runner
+from tests.e2e.conftest import Result, command_runner, trained_workspace
 from tests.reliability import Table
-from zenops.app.demo.datagen import production_stream, training_frame
+from zenops.app.demo.datagen import production_stream
 from zenops.workspace import Workspace
 
 TABLE = Table("candidates", "Candidates, the ledger and approvals")
@@ -32,12 +32,7 @@ def run(prefect_api):
 
 @pytest.fixture(scope="module")
 def trained(run, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("candidates") / "ws"
-    assert run("init", str(root), cwd=root.parent).code == 0
-    training_frame(MODEL, rows=1500, seed=5).to_parquet(root / "data" / MODEL / "train.parquet")
-    result = run("train", MODEL, cwd=root)
-    assert result.code == 0, result.stderr
-    return root
+    return trained_workspace(run, tmp_path_factory.mktemp("candidates") / "ws")
 
 
 def stored(root: Path) -> tuple:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import command_runner
+from tests.e2e.conftest import command_runner, trained_workspace
 from tests.reliability import Table
-from zenops.app.demo.datagen import training_frame
 
 TABLE = Table("cli", "Configuration, stores and commands")
 
@@ -25,14 +24,7 @@ def run(prefect_api):
 
 @pytest.fixture(scope="module")
 def trained(run, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("reliability") / "ws"
-    assert run("init", str(root), cwd=root.parent).code == 0
-    training_frame("loan-default", rows=1500, seed=5).to_parquet(
-        root / "data" / "loan-default" / "train.parquet"
-    )
-    result = run("train", "loan-default", cwd=root)
-    assert result.code == 0, result.stderr
-    return root
+    return trained_workspace(run, tmp_path_factory.mktemp("reliability") / "ws")
 
 
 @pytest.fixture

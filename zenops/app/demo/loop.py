@@ -143,11 +143,14 @@ def work_lines(workspace: Workspace, started: list[Started], month: Month, index
             continue
         if run.deployment == "refresh":
             ticket = _latest(store.list(kind="refresh", model=model))
-            outcome = ticket.outcome or ticket.status
             handback = _open_handback(store, model)
+            outcome = f"{ticket.status}: {ticket.outcome}"
+            if not ticket.outcome:  # the refresh stood down (superseded)
+                waiting = f" while rebuild ticket #{handback.id} is open" if handback is not None else ""
+                outcome = f"stays {ticket.status}: the refresh stood down{waiting}"
             lines.append(
                 f"  ↳ zenops.model.degraded → [bold]refresh-model/refresh[/] ({run.name}): "
-                f"ticket #{ticket.id} {ticket.status}: {outcome}"
+                f"ticket #{ticket.id} {outcome}"
             )
             if handback is not None and month.handed_back.get(model, (0, None))[1] != handback.id:
                 month.handed_back[model] = (index, handback.id)
@@ -156,13 +159,14 @@ def work_lines(workspace: Workspace, started: list[Started], month: Month, index
                 )
             month.work.append({"run": run.name, "ticket": ticket.id, "outcome": outcome})
         else:
-            event = events_of(workspace.registry(), model)[0]
+            version = str(run.parameters["version"])
+            event = next(e for e in events_of(workspace.registry(), model) if e.to_version == version)
             closed = [
                 t.id for t in store.list(status="done", kind="rebuild", model=model) if _closed_by(t, run)
             ]
             done = f"; rebuild tickets {', '.join(f'#{t}' for t in closed)} closed" if closed else ""
             lines.append(
-                f"  ↳ the cycle noticed version {run.parameters['version']}: zenops.candidate.registered → "
+                f"  ↳ the cycle noticed version {version}: zenops.candidate.registered → "
                 f"[bold]evaluate-candidate[/] ({run.name}): {event.action} — {_why(event.evidence)}{done}"
             )
             month.work.append({"run": run.name, "action": event.action, "closed": closed})

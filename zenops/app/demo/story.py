@@ -129,7 +129,11 @@ def train_models(workspace: Workspace, story: Story, console: Console) -> list[d
     """Train and register every model through the training flow; print what was registered."""
     config = workspace.config
     trained = []
-    with story.step("Train and register the models (Prefect flow 'train-model')"):
+    # Trained the day before the replayed month, so the ledger's dates run in order.
+    from zenops.app.demo.datagen import PRODUCTION_START
+
+    trained_at = datetime.combine(PRODUCTION_START - timedelta(days=1), time_of_day(9, 0))
+    with story.step("Train and register the models (Prefect flow 'train-model')"), clock.pinned(trained_at):
         from flows.train import train_model
 
         for spec in config.models:
