@@ -130,7 +130,8 @@ def monitor_models(
                 failed[name] = failure_message(future.state)
     if results:
         ws.cycle_log().completed([r["model"] for r in results], clock.now())
-    announced = notice(ws, names)
+    # Only the models whose cycle completed: a failed one's error (a store down) is the flow's.
+    announced = notice(ws, [r["model"] for r in results])
     create_table_artifact(
         key="monitor-cycle",
         table=monitoring.cycle_table(results, list(failed)),
