@@ -9,8 +9,8 @@ The score of a ticket is its cost of delay per person-day of work::
       urgency        = SLA urgency (demand.sla.urgency): 10 at the due time, halving with
                        each week left, 10 × (1 + days overdue)² once breached
       risk_reduction = what finishing the work removes, by kind (RISK_REDUCTION):
-                       data_quality 4, rebuild 3, ethics_review 3, refresh 2, tooling_rnd 1,
-                       new_project 0
+                       data_quality 4, stale_monitoring 4, rebuild 3, ethics_review 3,
+                       refresh 2, approval 2, tooling_rnd 1, new_project 0
       tooling        = for tooling_rnd only: the person-days of future work it saves
                        (``savings``) × TOOLING_POINTS_PER_DAY, at most TOOLING_CAP
 
@@ -40,6 +40,8 @@ RISK_REDUCTION = {
     "refresh": 2.0,
     "tooling_rnd": 1.0,
     "new_project": 0.0,
+    "approval": 2.0,
+    "stale_monitoring": 4.0,
 }
 TOOLING_POINTS_PER_DAY = 1.0
 TOOLING_CAP = 20.0

@@ -5,7 +5,8 @@ ticket cannot be planned):
 
 1. **Skills**: the assignee has every skill the ticket requires.
 2. **Role fit** (:data:`ROLE_FIT`): ``rebuild`` and ``new_project`` go to data
-   scientists; ``refresh``, ``data_quality`` and ``ethics_review`` to either role;
+   scientists; ``refresh``, ``data_quality``, ``ethics_review`` and ``approval`` to
+   either role; ``stale_monitoring`` to MLOps engineers;
    ``tooling_rnd`` to MLOps engineers, and to data scientists only when no MLOps
    engineer has the skills.
 3. **Experience**: a ``rebuild``, or any ticket of complexity/risk
@@ -35,6 +36,8 @@ ROLE_FIT: dict[str, tuple[str, ...]] = {
     "data_quality": ("mlops_engineer", "data_scientist"),
     "ethics_review": ("mlops_engineer", "data_scientist"),
     "tooling_rnd": ("mlops_engineer",),
+    "approval": ("mlops_engineer", "data_scientist"),
+    "stale_monitoring": ("mlops_engineer",),
 }
 COMPLEX_RISK = 4
 EXPERIENCED = ("mid", "senior")

@@ -1,10 +1,12 @@
 """Demand tickets and their status machine, as plain data and pure functions.
 
 A ticket is one piece of work the team may do: a model ``refresh`` or
-``rebuild``, a ``data_quality`` incident, a ``new_project``, ``tooling_rnd`` or an
-``ethics_review``. Its fields carry what the priority score and the planner need
-(value, sponsor, effort, complexity/risk, skills, GPUs, data assets, ethics gate)
-and what a reader needs (title, evidence, notes, outcome).
+``rebuild``, a ``data_quality`` incident, a ``new_project``, ``tooling_rnd``, an
+``ethics_review``, the ``approval`` of a promotion that waits for a person, or a
+``stale_monitoring`` incident (a model no completed monitoring cycle has watched
+lately). Its fields carry what the priority score and the planner need (value,
+sponsor, effort, complexity/risk, skills, GPUs, data assets, ethics gate) and what a
+reader needs (title, evidence, notes, outcome).
 
 Status machine (:data:`MOVES`)::
 
@@ -50,7 +52,7 @@ from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 STATUSES = ("open", "scheduled", "in_progress", "blocked", "done", "cancelled")
 TERMINAL = frozenset({"done", "cancelled"})
 ACTIVE = tuple(s for s in STATUSES if s not in TERMINAL)
-OPERATIONAL_KINDS = ("refresh", "rebuild", "data_quality")
+OPERATIONAL_KINDS = ("refresh", "rebuild", "data_quality", "approval", "stale_monitoring")
 
 MOVES: Mapping[str, frozenset[str]] = {
     "open": frozenset({"scheduled", "in_progress", "blocked", "cancelled"}),
@@ -69,6 +71,8 @@ DEFAULT_EFFORT = {
     "new_project": 30.0,
     "tooling_rnd": 10.0,
     "ethics_review": 3.0,
+    "approval": 0.5,
+    "stale_monitoring": 0.5,
 }
 #: Complexity/risk (1–5) when a draft gives none.
 DEFAULT_RISK = {
@@ -78,6 +82,8 @@ DEFAULT_RISK = {
     "new_project": 3,
     "tooling_rnd": 2,
     "ethics_review": 2,
+    "approval": 1,
+    "stale_monitoring": 2,
 }
 DEFAULT_VALUE = 5
 

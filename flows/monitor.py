@@ -10,7 +10,11 @@ The flow is the monitor service's steps (:mod:`zenops.services.monitor.cycle`):
    watermark, so no batch is done twice;
 3. the cycle's table artifact and the ``fleet`` table (``zenops status``), then the
    result, or a failure that names each model that failed with its error (a model's
-   failure fails its task, not the others').
+   failure fails its task, not the others');
+4. beside them: each model whose task completed is recorded in the workspace's cycle
+   log (the SLA watch's watch on the monitor), and ``notice-candidates`` announces the
+   versions tagged ``zenops.candidate`` that no registry webhook announced yet
+   (:mod:`zenops.services.candidate.notice`).
 
 The tasks fan out on the runner ``monitoring.runner`` chooses (threads, processes or
 Dask; :mod:`flows.runners`), whether the flow runs from the command line, a deployment
@@ -30,10 +34,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
 from flows.model_pool import Listeners, model_pool
-from flows.retries import store_retries
+from flows.retries import STORE_RETRIES, store_retries
 from flows.runners import describe, task_runner
 from zenops.bootstrap import notify_flow_failure, notify_incident
+from zenops.kernel import clock
 from zenops.kernel.errors import ZenopsError
+from zenops.services.candidate.notice import notice_candidates
 from zenops.services.monitor import cycle as monitoring
 from zenops.services.status import fleet_rows, workspace_status
 from zenops.workspace import Workspace
@@ -63,6 +69,12 @@ def monitor_model(workspace: Workspace, model: str) -> dict[str, Any]:
         description=f"Monitoring of {model}",
     )
     return summary
+
+
+@task(name="notice-candidates", cache_policy=NO_CACHE, **STORE_RETRIES)
+def notice(workspace: Workspace, models: list[str]) -> list[dict[str, str]]:
+    """Announce the tagged candidates of ``models`` no webhook announced yet."""
+    return notice_candidates(workspace.registry(), workspace.events(), models)
 
 
 def failure_message(state: Any) -> str:
@@ -118,6 +130,10 @@ def monitor_models(
                 results.append(future.result())
             else:
                 failed[name] = failure_message(future.state)
+    if results:
+        ws.cycle_log().completed([r["model"] for r in results], clock.now())
+    # Only the models whose cycle completed: a failed one's error (a store down) is the flow's.
+    announced = notice(ws, [r["model"] for r in results])
     create_table_artifact(
         key="monitor-cycle",
         table=monitoring.cycle_table(results, list(failed)),
@@ -127,7 +143,7 @@ def monitor_models(
     if failed:
         errors = "; ".join(f"{name}: {message}" for name, message in failed.items())
         raise ZenopsError(f"monitoring failed for {', '.join(failed)} ({errors})")
-    return {"models": results}
+    return {"models": results, "candidates": announced}
 
 
 def publish_fleet(workspace: Workspace) -> None:

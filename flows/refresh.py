@@ -42,13 +42,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.transactions import Transaction, get_transaction, transaction
 
 from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
+from flows.ledger import ledger_lines, publish_ledger
 from flows.retries import STORE_RETRIES
-from registry.promotion import AliasMove, AuditRecord, restore_aliases
+from registry.promotion import PROMOTED, AliasMove, AuditRecord, restore_aliases
 from zenops.bootstrap import notify_flow_failure, notify_handback
 from zenops.services.refresh import run, steps
 from zenops.services.refresh.context import RefreshPorts, Runner
 from zenops.services.refresh.markdown import artifact_key, refresh_markdown, rollback_markdown
-from zenops.services.refresh.outcome import HANDED_BACK, SUPERSEDED
+from zenops.services.refresh.outcome import ACTOR, HANDED_BACK, SUPERSEDED
 from zenops.services.refresh.promote import aliases_now, undo_promotion_audit
 from zenops.services.refresh.rollback import rollback
 from zenops.workspace import Workspace
@@ -64,13 +65,15 @@ def _task(step: Any, name: str, **options: Any) -> Any:
 
 
 @task(name="move-aliases", cache_policy=NO_CACHE)
-def move_aliases(ports: RefreshPorts, model: str, challenger: str, expected_champion: str) -> AliasMove:
+def move_aliases(
+    ports: RefreshPorts, model: str, challenger: str, expected_champion: str, action: str = PROMOTED
+) -> AliasMove:
     txn = get_transaction()
     if txn is not None:
         txn.set("workspace", str(ports.workspace.root))
         txn.set("model", model)
         txn.set("aliases_before", aliases_now(ports.registry, model))
-    return steps.move_aliases(ports, model, challenger, expected_champion)
+    return steps.move_aliases(ports, model, challenger, expected_champion, action)
 
 
 @move_aliases.on_rollback
@@ -79,8 +82,16 @@ def _put_aliases_back(txn: Transaction) -> None:
 
 
 @task(name="write-audit", cache_policy=NO_CACHE)
-def write_audit(ports: RefreshPorts, move: AliasMove, ticket: int, comparison, flow_run: str | None):
-    record = steps.write_promotion_audit(ports, move, ticket, comparison, flow_run)
+def write_audit(
+    ports: RefreshPorts,
+    move: AliasMove,
+    ticket: int | None,
+    comparison,
+    flow_run: str | None,
+    actor: str = ACTOR,
+    why: str = "refresh",
+):
+    record = steps.write_promotion_audit(ports, move, ticket, comparison, flow_run, actor, why)
     txn = get_transaction()
     if txn is not None:
         txn.set("workspace", str(ports.workspace.root))
@@ -128,6 +139,7 @@ TASKS = SimpleNamespace(
     open_rebuild_ticket=_task(steps.open_rebuild_ticket, "open-rebuild-ticket", **STORE_RETRIES),
     close_handed_back=_task(steps.close_handed_back, "close-ticket-as-handed-back"),
     note_failure=_task(steps.note_failure, "record-failure"),
+    request_approval=_task(steps.request_approval, "request-approval", **STORE_RETRIES),
     profile_champion=_task(steps.profile_champion, "profile-champion"),
 )
 
@@ -203,9 +215,11 @@ def refresh_model(
     if result["decision"] == HANDED_BACK:
         notify_handback(ws, spec, result, result["flow_run"])
     if result["decision"] != SUPERSEDED:
+        if result["decision"] != HANDED_BACK:
+            publish_ledger(ws, model)
         create_markdown_artifact(
             key=artifact_key("refresh", model),
-            markdown=refresh_markdown(result),
+            markdown=refresh_markdown(result) + "\n".join(ledger_lines(ws, model)) + "\n",
             description=f"Refresh of {model}: {result['decision']}",
         )
     return result
@@ -238,9 +252,11 @@ def restore_previous(model: str, workspace: str) -> dict[str, Any]:
 def rollback_flow(model: str, workspace: str) -> dict[str, Any]:
     """The rollback as a flow run: one task, and a markdown artifact of the move."""
     result = restore_previous(model, workspace)
+    ws = Workspace(workspace)
+    publish_ledger(ws, model)
     create_markdown_artifact(
         key=artifact_key("rollback", model),
-        markdown=rollback_markdown(result),
+        markdown=rollback_markdown(result) + "\n".join(ledger_lines(ws, model)) + "\n",
         description=f"Rollback of {model}",
     )
     return result

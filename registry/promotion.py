@@ -11,8 +11,13 @@ The audit of a move lives in MLflow:
 
 - an *audit run* per move in the model's experiment (tag ``zenops.run`` =
   ``alias-move``; tags ``zenops.audit.*`` name the action, versions, ticket and
-  actor; ``audit.json`` holds the reason and the evidence). Runs are never edited
+  actor, and ``zenops.audit.evidence`` holds the comparison's headline figures;
+  ``audit.json`` holds the reason and the whole evidence). Runs are never edited
   but for ``zenops.audit.state``, which turns ``rolled-back`` if the move is undone;
+- an audit run too, with ``zenops.audit.moved`` = ``false``, for each decision that
+  moves nothing but belongs in the model's history (:func:`write_decision`): a
+  candidate the gate rejected, a promotion that waits for approval, an approval
+  turned down;
 - tags on the versions themselves (``zenops.champion.*``): since when a version is
   champion, why, on which ticket, and whom it replaced (or was replaced by).
 
@@ -23,6 +28,7 @@ threshold check, is the port's ``validate_thresholds``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -39,8 +45,23 @@ if TYPE_CHECKING:
 ZENOPS_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
 AUDIT_RUN_KIND = "alias-move"
 AUDIT_STATE = "zenops.audit.state"
+AUDIT_EVIDENCE = "zenops.audit.evidence"
+AUDIT_MOVED = "zenops.audit.moved"
+AUDIT_FLOW_RUN = "zenops.audit.flow_run"
+EVIDENCE_TAG_CHARS = 5000
+
+# What an audit run records (``zenops.audit.action``): moves of the champion ...
+TRAINED = "trained"
 PROMOTED = "promoted"
+CANDIDATE_PROMOTED = "candidate-promoted"
+APPROVED = "approved"
 ROLLED_BACK_TO = "rolled-back-to"
+MOVES = (TRAINED, PROMOTED, CANDIDATE_PROMOTED, APPROVED, ROLLED_BACK_TO)
+# ... and decisions that move nothing.
+CANDIDATE_REJECTED = "candidate-rejected"
+APPROVAL_REQUESTED = "approval-requested"
+APPROVAL_REJECTED = "approval-rejected"
+DECISIONS = (CANDIDATE_REJECTED, APPROVAL_REQUESTED, APPROVAL_REJECTED)
 
 CHAMPION_SINCE = "zenops.champion.since"
 CHAMPION_ACTION = "zenops.champion.action"
@@ -97,12 +118,15 @@ def restore_aliases(registry: ModelRegistry, model: str, snapshot: dict[str, str
             registry.delete_alias(model, alias)
 
 
-def promote(registry: ModelRegistry, model: str, challenger: str, expected_champion: str) -> AliasMove:
+def promote(
+    registry: ModelRegistry, model: str, challenger: str, expected_champion: str, action: str = PROMOTED
+) -> AliasMove:
     """``previous-champion`` takes the champion, ``champion`` moves to ``challenger``.
 
     The ``challenger`` alias is removed: its version now serves. Refused with
     a :class:`ZenopsError` when the champion is not ``expected_champion``; a move that
-    fails half-way is undone.
+    fails half-way is undone. ``action`` names the move in its audit (a refresh's
+    ``promoted``, a candidate's ``candidate-promoted``, an approval's ``approved``).
     """
     before = alias_snapshot(registry, model)
     current = before.get(CHAMPION)
@@ -116,7 +140,12 @@ def promote(registry: ModelRegistry, model: str, challenger: str, expected_champ
         registry.set_alias(model, CHAMPION, challenger)
         registry.delete_alias(model, CHALLENGER)
     after = {CHAMPION: challenger, PREVIOUS_CHAMPION: current}
-    return AliasMove(model=model, action=PROMOTED, before=before, after=after)
+    return AliasMove(model=model, action=action, before=before, after=after)
+
+
+def first_champion(model: str, version: str) -> AliasMove:
+    """The move a first training makes: no champion before, ``version`` after."""
+    return AliasMove(model=model, action=TRAINED, before={}, after={CHAMPION: version})
 
 
 def roll_back(registry: ModelRegistry, model: str) -> AliasMove:
@@ -180,23 +209,16 @@ def write_audit(
     actor: str,
     evidence: dict[str, Any],
 ) -> AuditRecord:
-    """The audit run of ``move`` and the ``zenops.champion.*`` tags of the versions it touched."""
+    """The audit run of ``move`` and the ``zenops.champion.*`` tags of the versions it touched.
+
+    ``evidence`` may hold ``headline`` (the figures the ledger shows, kept as the tag
+    ``zenops.audit.evidence``) and ``flow_run`` (kept as ``zenops.audit.flow_run``).
+    """
     model = move.model
     touched = [v for v in {move.champion_to, move.champion_from} if v]
     tags_before = {
         version: {k: v for k, v in registry.version_tags(model, version).items() if k in VERSION_AUDIT_TAGS}
         for version in touched
-    }
-    tags = {
-        lineage.MODEL: model,
-        lineage.RUN_KIND: AUDIT_RUN_KIND,
-        "zenops.audit.action": move.action,
-        "zenops.audit.from_version": move.champion_from or "",
-        "zenops.audit.to_version": move.champion_to,
-        "zenops.audit.ticket": "" if ticket is None else str(ticket),
-        "zenops.audit.actor": actor,
-        "zenops.audit.at": at.isoformat(),
-        AUDIT_STATE: "committed",
     }
     record = {
         "model": model,
@@ -209,6 +231,7 @@ def write_audit(
         "aliases_after": move.after,
         "evidence": evidence,
     }
+    tags = _audit_tags(move.action, move.champion_from, move.champion_to, record, moved=True)
     name = f"{move.action} {model} v{move.champion_from or '-'} -> v{move.champion_to}"
     run_id = registry.record_run(model, name, tags, {"audit.json": record})
     champion_tags = {
@@ -225,6 +248,69 @@ def write_audit(
         registry.set_version_tag(model, move.champion_from, CHAMPION_UNTIL, at.isoformat())
         registry.set_version_tag(model, move.champion_from, CHAMPION_REPLACED_BY, move.champion_to)
     return AuditRecord(run_id=run_id, tags_before=tags_before)
+
+
+def write_decision(
+    registry: ModelRegistry,
+    model: str,
+    action: str,
+    *,
+    champion: str | None,
+    version: str,
+    at: datetime,
+    reason: str,
+    ticket: int | None,
+    actor: str,
+    evidence: dict[str, Any],
+) -> str:
+    """The audit run of a decision that moves no alias (``zenops.audit.moved`` = ``false``).
+
+    ``champion`` is the version that keeps serving, ``version`` the one decided on (a
+    rejected candidate, a promotion waiting for approval, an approval turned down).
+    Returns the run's id.
+    """
+    if action not in DECISIONS:
+        raise ValueError(f"{action!r} is not a decision that moves nothing ({', '.join(DECISIONS)})")
+    record = {
+        "model": model,
+        "action": action,
+        "at": at.isoformat(),
+        "actor": actor,
+        "ticket": ticket,
+        "reason": reason,
+        "champion": champion,
+        "version": version,
+        "evidence": evidence,
+    }
+    tags = _audit_tags(action, champion, version, record, moved=False)
+    name = f"{action} {model} v{version} (champion v{champion or '-'})"
+    return registry.record_run(model, name, tags, {"audit.json": record})
+
+
+def _audit_tags(
+    action: str, from_version: str | None, to_version: str, record: dict[str, Any], *, moved: bool
+) -> dict[str, str]:
+    """The ``zenops.audit.*`` tags of an audit run: what the ledger reads without its artifact."""
+    evidence = record.get("evidence") or {}
+    headline = evidence.get("headline") or {"reason": record["reason"]}
+    text = json.dumps(headline, default=str, sort_keys=True)
+    if len(text) > EVIDENCE_TAG_CHARS:
+        text = json.dumps({"reason": str(record["reason"])[: EVIDENCE_TAG_CHARS - 100]})
+    ticket = record.get("ticket")
+    return {
+        lineage.MODEL: record["model"],
+        lineage.RUN_KIND: AUDIT_RUN_KIND,
+        "zenops.audit.action": action,
+        "zenops.audit.from_version": from_version or "",
+        "zenops.audit.to_version": to_version,
+        "zenops.audit.ticket": "" if ticket is None else str(ticket),
+        "zenops.audit.actor": record["actor"],
+        "zenops.audit.at": record["at"],
+        AUDIT_MOVED: "true" if moved else "false",
+        AUDIT_EVIDENCE: text,
+        AUDIT_FLOW_RUN: str(evidence.get("flow_run") or ""),
+        AUDIT_STATE: "committed",
+    }
 
 
 def undo_audit(registry: ModelRegistry, model: str, record: AuditRecord) -> None:

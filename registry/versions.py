@@ -54,3 +54,13 @@ class LoggedTraining:
     version: str
     run_id: str
     alias: str | None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """A run as a candidate's checks see it: its experiment's name, tags and parameters."""
+
+    run_id: str
+    experiment: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)

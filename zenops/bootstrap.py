@@ -31,10 +31,12 @@ if TYPE_CHECKING:  # zenops.ports loads the drift core's pandas and SciPy: for t
 __all__ = [
     "check_notifications",
     "notifier",
+    "notify_candidate",
     "notify_escalations",
     "notify_flow_failure",
     "notify_handback",
     "notify_incident",
+    "notify_stale",
     "run_links",
 ]
 
@@ -70,6 +72,18 @@ def notify_handback(
 ) -> list[Delivery]:
     """:func:`zenops.services.notify.notify_handback` through Apprise, with Prefect's links."""
     return notify.notify_handback(workspace, spec, result, flow_run_id, sender=notifier(), links=run_links())
+
+
+def notify_candidate(
+    workspace: Workspace, spec: ModelSpec, result: dict[str, Any], flow_run_id: str | None
+) -> list[Delivery]:
+    """:func:`zenops.services.notify.notify_candidate` through Apprise, with Prefect's links."""
+    return notify.notify_candidate(workspace, spec, result, flow_run_id, sender=notifier(), links=run_links())
+
+
+def notify_stale(workspace: Workspace, stale: dict[str, Any], ticket: int) -> list[Delivery]:
+    """:func:`zenops.services.notify.notify_stale` through Apprise, linking to the current flow run."""
+    return notify.notify_stale(workspace, stale, ticket, sender=notifier(), links=run_links())
 
 
 def notify_escalations(

@@ -11,6 +11,7 @@ port                      adapter                                     system
 :class:`ModelRegistry`    :class:`registry.adapters.mlflow.MlflowRegistry`    MLflow tracking + registry
 :class:`DataStore`        :class:`registry.adapters.dvc.DvcDataStore`         DVC + git
 :class:`MonitorState`     :class:`zenops.adapters.monitor_state.MonitorStateStore`  SQLAlchemy
+:class:`CycleLog`         :class:`zenops.adapters.cycle_log.CycleLogStore`    SQLAlchemy
 :class:`TicketRepository` :class:`demand.adapters.sql.SqlTicketRepository`    SQLAlchemy
 :class:`PlanLog`          :class:`demand.adapters.plan_log.SqlPlanLog`        SQLAlchemy
 :class:`DriftEngine`      :class:`drift.adapters.evidently.EvidentlyEngine`   Evidently
@@ -25,7 +26,7 @@ registry are in :mod:`registry.versions` and :mod:`registry.lineage`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,13 +40,14 @@ from drift.kept_reports import KeptReport, StoredReport
 from drift.labels import LabelRow
 from drift.measurement import DriftEngine
 from registry.lineage import DataVersion
-from registry.versions import ModelVersionInfo, RunSummary
+from registry.versions import ModelVersionInfo, RunFacts, RunSummary
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
 from zenops.kernel.notification import Delivery, Message, Target
 
 __all__ = [
     "Changes",
+    "CycleLog",
     "DataStore",
     "DriftEngine",
     "Estimator",
@@ -145,6 +147,22 @@ class ModelRegistry(Protocol):
 
     def read_version_file(self, model: str, version: str, artifact: str) -> bytes:
         """The bytes of the version's artifact ``artifact`` (NotFoundError when it has none)."""
+        ...
+
+    def all_version_tags(self, model: str) -> dict[str, dict[str, str]]:
+        """Every registered version of ``model`` with its own tags (empty: not registered)."""
+        ...
+
+    def run_facts(self, run_id: str) -> RunFacts:
+        """A run's experiment name, tags and parameters (NotFoundError: no such run)."""
+        ...
+
+    def logged_models(self, run_id: str) -> list[tuple[str, str]]:
+        """The models a run logged, as (name, model URI), oldest first."""
+        ...
+
+    def read_run_dict(self, run_id: str, artifact: str) -> dict[str, Any]:
+        """The JSON artifact ``artifact`` of a run (NotFoundError when it has none)."""
         ...
 
     def load_model(self, model: str, alias: str = ...) -> Any: ...
@@ -288,6 +306,13 @@ class MonitorState(Protocol):
 
     def advance(self, state: ModelState, changes: Changes | None = None) -> None: ...
     def leases(self) -> Leases: ...
+
+
+class CycleLog(Protocol):
+    """When each model's monitoring last completed (the SLA watch's watch on the monitor)."""
+
+    def completed(self, models: Iterable[str], at: datetime) -> None: ...
+    def last_completed(self) -> dict[str, datetime]: ...
 
 
 class EventBus(Protocol):

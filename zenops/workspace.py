@@ -19,7 +19,7 @@ from zenops.kernel.paths import is_uri
 from zenops.kernel.stores import StoreUrls
 
 if TYPE_CHECKING:
-    from zenops.ports import DataStore, ModelRegistry, MonitorState, PlanLog, TicketRepository
+    from zenops.ports import CycleLog, DataStore, ModelRegistry, MonitorState, PlanLog, TicketRepository
 
 MODEL_PATHS = ("training_data", "batches", "labels")
 GITIGNORE = [".zenops/", "__pycache__/", "*.pyc"]
@@ -155,6 +155,16 @@ class Workspace:
         from zenops.adapters.monitor_state import MonitorStateStore
 
         return MonitorStateStore(self.stores.tickets_url, engine=self.database)
+
+    @cached_property
+    def _cycle_log(self):
+        from zenops.adapters.cycle_log import CycleLogStore
+
+        return CycleLogStore(self.stores.tickets_url, engine=self.database)
+
+    def cycle_log(self) -> CycleLog:
+        """When each model's monitoring last completed (SQL, the tickets' database)."""
+        return self._cycle_log
 
     def registry(self) -> ModelRegistry:
         """The model registry (MLflow)."""

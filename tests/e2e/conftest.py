@@ -38,6 +38,30 @@ def user_environment(prefect_api: str) -> dict[str, str]:
     return base
 
 
+def command_runner(prefect_api: str):
+    """``run(*args, cwd=..., env=...)``: the ``zenops`` command in the user's environment, as a Result."""
+    base = user_environment(prefect_api)
+
+    def call(*args: str, cwd: Path, env: dict | None = None) -> Result:
+        done = subprocess.run(
+            [ZENOPS, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=600
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return call
+
+
+def trained_workspace(run, root: Path, model: str = "loan-default") -> Path:
+    """``zenops init`` of ``root`` and ``zenops train MODEL`` on 1,500 seeded demo rows, by ``run``."""
+    from zenops.app.demo.datagen import training_frame
+
+    assert run("init", str(root), cwd=root.parent).code == 0
+    training_frame(model, rows=1500, seed=5).to_parquet(root / "data" / model / "train.parquet")
+    result = run("train", model, cwd=root)
+    assert result.code == 0, result.stderr
+    return root
+
+
 @pytest.fixture(scope="session")
 def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
     """A workspace made by ``zenops init``, once per test process."""

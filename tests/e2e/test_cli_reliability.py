@@ -6,45 +6,25 @@ itself. Every case is a row of ``docs/reliability.md`` (see ``tests/reliability.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import ZENOPS, Result
+from tests.e2e.conftest import command_runner, trained_workspace
 from tests.reliability import Table
-from zenops.app.demo.datagen import training_frame
 
 TABLE = Table("cli", "Configuration, stores and commands")
 
 
 @pytest.fixture(scope="module")
 def run(prefect_api):
-    base = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_LOGGING_LEVEL": "WARNING"}
-    for variable in ("ZENOPS_WORKSPACE", "ZENOPS_TRACKING_URI", "ZENOPS_TICKETS_URL", "ZENOPS_DVC_REMOTE"):
-        base.pop(variable, None)
-
-    def call(*args: str, cwd: Path, env: dict | None = None) -> Result:
-        done = subprocess.run(
-            [ZENOPS, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=600
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
-
-    return call
+    return command_runner(prefect_api)
 
 
 @pytest.fixture(scope="module")
 def trained(run, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("reliability") / "ws"
-    assert run("init", str(root), cwd=root.parent).code == 0
-    training_frame("loan-default", rows=1500, seed=5).to_parquet(
-        root / "data" / "loan-default" / "train.parquet"
-    )
-    result = run("train", "loan-default", cwd=root)
-    assert result.code == 0, result.stderr
-    return root
+    return trained_workspace(run, tmp_path_factory.mktemp("reliability") / "ws")
 
 
 @pytest.fixture

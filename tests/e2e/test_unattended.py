@@ -11,11 +11,16 @@ loopback over a fresh workspace's stores; the models are trained through them wi
    ``prefect worker`` runs what is scheduled there;
 3. the monitor deployment, started through the API, finds drift; its
    ``zenops.model.degraded`` event starts the refresh deployment through the
-   trigger, and the outcome is read back from the ticket store;
+   trigger, and the outcome is read back from the ticket store; then a data
+   scientist's rebuilt candidate, registered with the ``zenops.candidate`` tag in the
+   MLflow server, is announced by the registry webhook, and the
+   ``evaluate-candidate`` deployment its event triggers decides it (read back from
+   the ledger);
 4. the plan deployment publishes its artifacts;
 5. a real browser (Debian's Chromium through Playwright) opens the Prefect UI and
-   finds the monitor flow run, one task run per model, and the drift and plan
-   artifacts with their content (``ZENOPS_SCREENSHOTS=DIR`` keeps its screenshots);
+   finds the monitor flow run, one task run per model and the candidates' notice, the
+   drift and plan artifacts with their content (``ZENOPS_SCREENSHOTS=DIR`` keeps its
+   screenshots);
 6. the monitor artifact's links (the report in the Evidently UI, the run in the MLflow
    UI, both started by ``zenops server``) answer on loopback, and the browser finds
    the model's Evidently project, its dashboard's drift-share panel over the kept
@@ -40,9 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
+from tests.candidates import rebuild
 from tests.e2e.ui_views import (
     CHROMIUM_ARGS,
     artifact_links,
@@ -56,6 +63,7 @@ from tests.integration.conftest import write_training_data
 from tests.integration.test_refresh_flow import DRIFT
 from tests.loopback import Endpoints, closed_port
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
+from zenops.services.history import history
 from zenops.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +106,10 @@ class Stack:
         return process
 
     def log(self, name: str) -> str:
-        path = self.root.parent / f"{name}.log"
+        return self.log_file(f"../{name}.log")
+
+    def log_file(self, relative: str) -> str:
+        path = self.root / relative
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self, name: str, sig: int = signal.SIGINT, grace: float = 30) -> None:
@@ -120,6 +131,21 @@ class Stack:
 
         with temporary_settings({PREFECT_API_URL: self.api}), get_client(sync_client=True) as client:
             yield client
+
+    def finished_runs(self, what: str, deployment: str, timeout: float = 900) -> list[Any]:
+        """The finished flow runs of ``deployment`` (``flow/name``), once there are some."""
+        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+        with self.client() as client:
+            found = client.read_deployment_by_name(deployment)
+
+            def finished():
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+                )
+                return [r for r in runs if r.state and r.state.is_final()]
+
+            return wait_for(what, finished, timeout=timeout, every=2)
 
     def run_deployment(self, name: str, timeout: float = 600, **parameters: Any) -> Any:
         from prefect.deployments import run_deployment
@@ -240,16 +266,30 @@ def test_zenops_serve_registers_the_deployments_and_runs_them(stack: Stack) -> N
     def registered():
         with stack.client() as client:
             deployments = client.read_deployments()
-            return deployments if len(deployments) == 6 else None
+            return deployments if len(deployments) == 7 else None
 
     deployments = {d.name: d for d in wait_for("zenops serve's deployments", registered, timeout=240)}
-    assert sorted(deployments) == ["monitor", "plan", "refresh", "rollback", "sla-watch", "train"]
+    assert sorted(deployments) == [
+        "evaluate-candidate",
+        "monitor",
+        "plan",
+        "refresh",
+        "rollback",
+        "sla-watch",
+        "train",
+    ]
     assert deployments["monitor"].schedules[0].schedule.cron == NEVER  # from zenops.yaml
     assert deployments["monitor"].parameters == {"workspace": str(stack.root)}
     assert deployments["monitor"].work_pool_name is None  # served, not on a pool
     with stack.client() as client:
         (automation,) = client.read_automations_by_name("zenops: refresh a degraded model")
         assert automation.trigger.expect == {"zenops.model.degraded"}
+        (candidate,) = client.read_automations_by_name("zenops: evaluate a candidate")
+        assert candidate.trigger.expect == {"zenops.candidate.registered"}
+        (quiet,) = client.read_automations_by_name("zenops: monitoring went quiet")
+        assert quiet.trigger.posture == "Proactive"
+        assert quiet.trigger.expect == {"prefect.flow-run.Completed"}
+        assert quiet.trigger.within.days >= 3 * 365  # three intervals of the yearly monitor schedule
         limits = {limit.name: limit.limit for limit in client.read_global_concurrency_limits(limit=100)}
     assert limits[f"zenops-refresh-{DRIFTING}"] == 1 and limits[f"zenops-refresh-{STABLE}"] == 1
     assert "zenops-training" in limits
@@ -289,18 +329,7 @@ def test_the_monitor_deployment_finds_drift_and_its_event_starts_the_refresh_dep
     assert monitored.name == f"monitor {stack.root.name}"
     stack.facts["monitor_run"] = monitored.id
 
-    with stack.client() as client:
-        refresh_deployment = client.read_deployment_by_name("refresh-model/refresh")
-
-        def refreshed():
-            from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[refresh_deployment.id]))
-            )
-            return [r for r in runs if r.state and r.state.is_final()]
-
-        (run,) = wait_for("the triggered refresh", refreshed, timeout=900, every=2)
+    (run,) = stack.finished_runs("the triggered refresh", "refresh-model/refresh")
     assert run.state.is_completed(), f"{run.state}\n{stack.log('worker')[-3000:]}"
     assert run.parameters["model"] == DRIFTING and run.parameters["on_event"] is True
     assert run.name == f"refresh {DRIFTING}"
@@ -317,6 +346,44 @@ def test_the_monitor_deployment_finds_drift_and_its_event_starts_the_refresh_dep
     # The on-call heard of the incident, with links into the Prefect UI.
     incidents = [b for b in stack.endpoints.bodies("oncall") if DRIFTING in b.get("title", "")]
     assert incidents and f"{stack.ui}/runs/flow-run/{monitored.id}" in incidents[0]["message"]
+
+
+def test_a_rebuilt_candidate_registered_in_mlflow_comes_back_through_the_webhook(stack: Stack) -> None:
+    """A data scientist registers a tagged version in the MLflow server; its webhook announces it,
+    the evaluate-candidate deployment's trigger runs it on the worker, and the ledger says the
+    outcome."""
+    workspace = stack.workspace
+    store = workspace.ticket_store()
+    handbacks = [t for t in store.list(kind="rebuild", model=DRIFTING) if t.is_open]
+    ticket = handbacks[0].id if handbacks else None
+    stream = production_stream(DRIFTING, days=6, rows_per_day=300, seed=5, schedule=DRIFT)
+    frame = pd.concat([stream[day].labelled() for day in range(1, 4)], ignore_index=True)
+    _, version = rebuild(
+        workspace,
+        DRIFTING,
+        frame,
+        params={"max_iter": 200},
+        ticket=ticket if ticket is not None else "rebuilt",
+        tracking_uri=stack.env["ZENOPS_TRACKING_URI"],
+    )
+    announced = f"{DRIFTING} version {version}: announced"
+    wait_for("the webhook's announcement", lambda: announced in stack.log_file(".zenops/logs/webhooks.log"))
+
+    (run,) = stack.finished_runs("the triggered evaluation", "evaluate-candidate/evaluate-candidate")
+    assert run.state.is_completed(), f"{run.state}\n{stack.log('worker')[-3000:]}"
+    assert (run.parameters["model"], str(run.parameters["version"])) == (DRIFTING, version)
+    assert run.parameters["on_event"] is True
+
+    (latest, *_) = history(workspace.registry(), DRIFTING)["events"]  # read through the MLflow server
+    assert latest["to_version"] == version and latest["flow_run"] == str(run.id), latest
+    assert latest["action"] in ("candidate", "candidate-rejected"), latest
+    champion = workspace.registry().aliases(DRIFTING)["champion"]
+    if latest["action"] == "candidate":
+        assert champion == version
+        if ticket is not None:
+            assert store.get(ticket).status == "done"
+    else:
+        assert champion == latest["from_version"] and latest["evidence"]
 
 
 def test_the_plan_deployment_publishes_the_plan(stack: Stack) -> None:
@@ -363,7 +430,8 @@ def test_an_mlops_engineer_sees_the_cycle_in_the_prefect_ui(stack: Stack, tmp_pa
         for model in (DRIFTING, STABLE):
             page.get_by_text(f"model:{model}", exact=True).wait_for()
             page.get_by_text(f"monitor {model}", exact=True).first.wait_for()
-        assert "2 Task runs" in page.inner_text("body")
+        page.get_by_text("notice-candidates", exact=False).first.wait_for()
+        assert "3 Task runs" in page.inner_text("body")  # one per model, and the candidates' notice
         page.screenshot(path=str(shots / "monitor-flow-run.png"))
 
         tab("Artifacts")

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from registry.versions import CHAMPION, ModelVersionInfo, RunSummary
+from registry.versions import CHAMPION, ModelVersionInfo, RunFacts, RunSummary, experiment_name
 from zenops.kernel import clock
 from zenops.kernel.errors import NotFoundError, StoreError
 
@@ -63,7 +63,7 @@ class FakeRegistry:
         self.runs: dict[str, FakeRun] = {}
         self.versions: dict[str, dict[str, FakeVersion]] = {}
         self.alias_table: dict[str, dict[str, str]] = {}
-        self.logged_models: dict[str, Any] = {}
+        self.fitted: dict[str, Any] = {}
 
     # -- experiments and runs ------------------------------------------------
 
@@ -161,7 +161,7 @@ class FakeRegistry:
         run.inputs.append(data_name)
         run.artifacts["holdout/holdout.parquet"] = holdout.copy()
         uri = f"models:/m-{run.run_id}"
-        self.logged_models[uri] = fitted
+        self.fitted[uri] = fitted
         run.status = "FINISHED"
         return run.run_id, uri
 
@@ -264,6 +264,24 @@ class FakeRegistry:
             raise NotFoundError(f"fake registry: {model} version {version} has no artifact {artifact}")
         return run.artifacts[artifact]
 
+    def all_version_tags(self, model: str) -> dict[str, dict[str, str]]:
+        return {v: dict(found.tags) for v, found in self.versions.get(model, {}).items()}
+
+    def run_facts(self, run_id: str) -> RunFacts:
+        run = self._run(run_id)
+        return RunFacts(run_id, experiment_name(run.model), dict(run.tags), dict(run.params))
+
+    def logged_models(self, run_id: str) -> list[tuple[str, str]]:
+        self._run(run_id)
+        uri = f"models:/m-{run_id}"
+        return [("model", uri)] if uri in self.fitted else []
+
+    def read_run_dict(self, run_id: str, artifact: str) -> dict[str, Any]:
+        found = self._run(run_id).artifacts.get(artifact)
+        if not isinstance(found, dict):
+            raise NotFoundError(f"fake registry: run {run_id} has no {artifact}")
+        return copy.deepcopy(found)
+
     def load_model(self, model: str, alias: str = CHAMPION) -> Any:
         version = self.aliases(model).get(alias)
         if version is None:
@@ -272,9 +290,9 @@ class FakeRegistry:
 
     def load_version(self, model: str, version: str) -> Any:
         uri = self._version(model, version).model_uri
-        if uri not in self.logged_models:
+        if uri not in self.fitted:
             raise StoreError(f"fake registry: no logged model at {uri}")
-        return copy.deepcopy(self.logged_models[uri])
+        return copy.deepcopy(self.fitted[uri])
 
     # -- the promotion gate's MLflow check, as the same rule -------------------------
 

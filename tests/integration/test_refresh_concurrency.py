@@ -10,9 +10,14 @@ import pytest
 
 from flows.concurrency import TRAINING_LIMIT, ensure_limits, holding, refresh_limit, refresh_limits
 from flows.refresh import refresh_model
-from registry.promotion import audit_trail
 from registry.versions import CHAMPION, PREVIOUS_CHAMPION
-from tests.integration.test_refresh_flow import MODEL, drifted_workspace, open_refresh_ticket, versions
+from tests.integration.test_refresh_flow import (
+    MODEL,
+    champion_moves,
+    drifted_workspace,
+    open_refresh_ticket,
+    versions,
+)
 from zenops.kernel.errors import StoreError, ZenopsError
 from zenops.workspace import Workspace
 
@@ -70,7 +75,7 @@ def test_two_refreshes_of_one_model_at_once_promote_exactly_once(saved_drifted, 
     assert superseded["challenger_version"] is None and superseded["serving_version"] == "2"
     assert drifted.registry().aliases(MODEL) == {CHAMPION: "2", PREVIOUS_CHAMPION: "1"}
     assert versions(drifted) == ["1", "2"]  # the superseded refresh trained nothing
-    assert [a["zenops.audit.action"] for a in audit_trail(drifted.registry(), MODEL)] == ["promoted"]
+    assert [a["zenops.audit.action"] for a in champion_moves(drifted.registry())] == ["promoted"]
 
 
 def test_a_second_refresh_gives_up_after_its_wait(prefect_api, workspace: Workspace) -> None:

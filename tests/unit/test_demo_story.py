@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from zenops.app.demo import story as demo
+from zenops.app.demo import days as demo
 
 
 def test_each_model_gets_its_own_shift_and_labels_are_named_apart_from_batches() -> None:

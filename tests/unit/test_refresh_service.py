@@ -36,7 +36,10 @@ def world(tmp_path: Path) -> RefreshPorts:
 
 
 def audits(world: RefreshPorts) -> list[tuple[str, dict[str, str]]]:
-    return world.registry.runs_with_tags(MODEL, {lineage.RUN_KIND: AUDIT_RUN_KIND})
+    """The audit runs after the first training's (which made version 1 champion)."""
+    found = world.registry.runs_with_tags(MODEL, {lineage.RUN_KIND: AUDIT_RUN_KIND})
+    assert found[0][1]["zenops.audit.action"] == "trained"
+    return found[1:]
 
 
 def test_a_challenger_that_wins_is_promoted_with_aliases_audit_and_ticket(world: RefreshPorts) -> None:

@@ -45,6 +45,9 @@ models:
     sponsor: retention
     owner: ds-retention
     promotion: {{window_days: 2, train_window_days: 5, min_rows: 100, resamples: 200}}
+team:
+  - {{name: ana, role: mlops_engineer, level: senior}}
+  - {{name: raj, role: data_scientist}}
 """
 
 
@@ -88,12 +91,67 @@ def ports(ws: Workspace) -> RefreshPorts:
     return RefreshPorts(ws, FakeRegistry(), FakeDataStore(ws.root), tickets, no_estimator)
 
 
+def june_day(day: int, per_day: int = 120, flipped: bool = True) -> pd.DataFrame:
+    """Production day ``day`` of June (0-based), labels included: what :func:`arrive` drops."""
+    start = datetime(2024, 6, 1) + timedelta(days=day)
+    return rows(per_day, start, 1, seed=100 + day, flipped=flipped, prefix=f"p{day}-")
+
+
+def rebuild(
+    world: RefreshPorts,
+    days: range = range(4),
+    *,
+    flipped: bool = True,
+    shuffled: bool = False,
+    ticket: int | str | None = "yes",
+    lineage_tags: bool = True,
+) -> str:
+    """A data scientist's rebuilt model of the June ``days``, versioned, logged with lineage, registered.
+
+    The training set is written to ``data/churn/rebuild.parquet`` and snapshotted; the
+    model (the spec's trainer, ``C=0.5``) is logged with the lineage tags (unless
+    ``lineage_tags`` is false) and registered as a new version tagged ``zenops.candidate``
+    = ``ticket`` (no tag when None). ``shuffled`` permutes the labels: a model that learned nothing.
+    """
+    from registry import candidates, lineage
+    from registry.lineage import Lineage
+    from zenops.services.train.fitting import train_and_evaluate
+
+    ws, spec = world.workspace, world.workspace.config.model(MODEL)
+    frame = pd.concat([june_day(day, flipped=flipped) for day in days], ignore_index=True)
+    if shuffled:
+        frame[spec.target] = np.random.default_rng(3).permutation(frame[spec.target].to_numpy())
+    path = "data/churn/rebuild.parquet"
+    frame.to_parquet(ws.path(path), index=False)
+    version = world.data.snapshot(path, "data: churn rebuilt by the data scientists")
+    rebuilt = spec.model_copy(update={"trainer": spec.trainer.model_copy(update={"params": {"C": 0.5}})})
+    result = train_and_evaluate(rebuilt, frame)
+    trail = Lineage(data=version, trainer=rebuilt.trainer.reference, code_rev=version.rev, code_version="0")
+    tags = {**(trail.tags() if lineage_tags else {}), lineage.MODEL: MODEL}
+    run_id, uri = world.registry.log_training(
+        MODEL,
+        run_name="rebuild churn",
+        fitted=result.model,
+        params={"C": 0.5},
+        metrics=result.metrics,
+        tags=tags,
+        train_frame=frame,
+        holdout=result.holdout,
+        data_source=path,
+        data_name=path,
+        target=spec.target,
+        features=spec.features.all,
+    )
+    version_tags = {} if ticket is None else {candidates.CANDIDATE: str(ticket)}
+    return world.registry.register(MODEL, uri, run_id, version_tags)
+
+
 def arrive(ws: Workspace, days: int = 6, per_day: int = 120, flipped: bool = True) -> None:
     """Production days from June 1st: one batch file and one label file per day."""
     spec = ws.config.model(MODEL)
     for day in range(days):
         start = datetime(2024, 6, 1) + timedelta(days=day)
-        frame = rows(per_day, start, 1, seed=100 + day, flipped=flipped, prefix=f"p{day}-")
+        frame = june_day(day, per_day, flipped)
         name = start.strftime("%Y-%m-%d.csv")
         frame.drop(columns=[spec.target]).to_csv(ws.path(spec.batches) / name, index=False)
         frame[[spec.id_column, spec.target]].to_csv(ws.path(spec.labels) / name, index=False)

@@ -8,7 +8,16 @@
   deployments and fire event triggers;
 - the MLflow tracking server (``mlflow server``) serves the workspace's own
   tracking store (``stores.tracking_uri``, SQLite by default) and artifact root,
-  so the runs logged before keep their history.
+  so the runs logged before keep their history;
+- the registry webhook receiver (:mod:`zenops.app.webhook_receiver`), with both: zenops
+  registers one MLflow webhook (``model_version.created``, ``model_version_tag.set``)
+  that posts to it, signed with ``ZENOPS_WEBHOOK_SECRET`` (a new random secret each
+  start when the variable is not set), and the receiver turns a verified delivery
+  about a version tagged ``zenops.candidate`` into the Prefect event the
+  ``evaluate-candidate`` deployment starts from. The MLflow server is started so it may
+  deliver to loopback over plain HTTP (``MLFLOW_WEBHOOK_ALLOWED_SCHEMES``,
+  ``MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS``) and keeps webhook secrets encrypted under a
+  key kept in ``.zenops/secrets/`` (``MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY`` wins).
 
 Each server's output goes to ``.zenops/logs/NAME.log``; a server that does not
 answer its health check in time is a :class:`StoreError` with the end of its log.
@@ -22,7 +31,9 @@ The servers end with the command however it ends (``kill -9`` included:
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,6 +44,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry.adapters.mlflow.webhooks import RECEIVER_PATH, ensure_webhook
 from zenops.app.child_process import end_with_parent
 from zenops.kernel.errors import StoreError, UsageError
 from zenops.kernel.offline import OFFLINE_ENVIRONMENT
@@ -51,6 +63,7 @@ HOST = "127.0.0.1"
 PREFECT_PORT = 4200
 MLFLOW_PORT = 5000
 STARTUP_SECONDS = 120.0
+WEBHOOK_KEY_FILE = "mlflow-webhook.key"
 
 
 @dataclass
@@ -217,8 +230,70 @@ def start_mlflow(
         "1",
     ]
     log = workspace.root / STATE_DIR / "logs" / "mlflow-server.log"
-    process = _launch("mlflow", argv, _quiet_environment(), workspace.root, log)
+    env = _quiet_environment()
+    env.setdefault("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", webhook_key(workspace))
+    env.update({"MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true"})
+    process = _launch("mlflow", argv, env, workspace.root, log)
     return Server("mlflow", url, f"{url}/health", process, log)
+
+
+def webhook_key(workspace: Workspace) -> str:
+    """The key MLflow encrypts webhook secrets under, kept in ``.zenops/secrets/`` (owner-only).
+
+    It must outlive one server: a webhook whose secret MLflow cannot decrypt stops every
+    delivery of the store.
+    """
+    path = workspace.root / STATE_DIR / "secrets" / WEBHOOK_KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")  # a Fernet key
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+    return path.read_text().strip()
+
+
+def start_webhooks(
+    workspace: Workspace, host: str, port: int | None, prefect: Server, mlflow: Server, secret: str
+) -> Server:
+    """The webhook receiver on ``host:port`` (None: a free port), pointed at the two servers."""
+    port = port or _free_port(host)
+    if not _free(host, port):
+        raise UsageError(f"--webhook-port: {host}:{port} is already in use")
+    url = f"http://{host}:{port}"
+    env = _quiet_environment()
+    env.update(
+        {
+            "PREFECT_API_URL": f"{prefect.url}/api",
+            "ZENOPS_TRACKING_URI": mlflow.url,
+            "ZENOPS_WEBHOOK_SECRET": secret,
+        }
+    )
+    argv = [sys.executable, "-m", "zenops.app.webhook_receiver", "--host", host, "--port", str(port)]
+    argv += ["--workspace", str(workspace.root)]
+    log = workspace.root / STATE_DIR / "logs" / "webhooks.log"
+    process = _launch("webhooks", argv, env, workspace.root, log)
+    return Server("webhooks", f"{url}{RECEIVER_PATH}", f"{url}/health", process, log)
+
+
+def register_webhook(servers: LocalServers, secret: str) -> None:
+    """Register the receiver with the MLflow server (a StoreError naming both when it cannot)."""
+    mlflow, receiver = servers.by_name("mlflow"), servers.by_name("webhooks")
+    assert mlflow is not None and receiver is not None
+    try:
+        ensure_webhook(mlflow.url, receiver.url, secret)
+    except Exception as error:
+        first = " ".join(str(error).split())[:300]
+        raise StoreError(
+            f"MLflow {mlflow.url}: could not register the webhook to {receiver.url} ({first}; "
+            f"log {mlflow.log}: {_log_tail(mlflow.log)})"
+        ) from None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def start_servers(
@@ -227,8 +302,14 @@ def start_servers(
     prefect_port: int | None = PREFECT_PORT,
     mlflow_port: int | None = MLFLOW_PORT,
     timeout: float = STARTUP_SECONDS,
+    webhooks: bool = True,
+    webhook_port: int | None = None,
 ) -> LocalServers:
-    """Start the servers asked for (a port of None: not that one) and wait until both answer."""
+    """Start the servers asked for (a port of None: not that one) and wait until they answer.
+
+    With both a Prefect and an MLflow server and ``webhooks``, the webhook receiver starts
+    too (on ``webhook_port``, else a free port) and MLflow is given its webhook.
+    """
     started = LocalServers()
     try:
         if prefect_port is not None:
@@ -237,6 +318,13 @@ def start_servers(
             started.servers.append(start_mlflow(workspace, host, mlflow_port))
         for server in started.servers:
             wait_healthy(server, timeout)
+        prefect, mlflow = started.by_name("prefect"), started.by_name("mlflow")
+        if webhooks and prefect is not None and mlflow is not None:
+            secret = os.environ.get("ZENOPS_WEBHOOK_SECRET") or secrets.token_hex(32)
+            receiver = start_webhooks(workspace, host, webhook_port, prefect, mlflow, secret)
+            started.servers.append(receiver)
+            wait_healthy(receiver, timeout)
+            register_webhook(started, secret)
     except BaseException:
         started.stop()
         raise

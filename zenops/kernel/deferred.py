@@ -44,5 +44,5 @@ DEFERRED: dict[str, str] = {
 LAZY_PROJECT_IMPORTS: dict[str, str] = {
     "zenops/workspace.py": "the wiring builds each adapter, and loads its library, on first use",
     "zenops/app/cli/": "a command imports its flow or service when it runs (tickets list loads no Prefect)",
-    "zenops/app/demo/story.py": "the demo imports each flow and the data generator when its step runs",
+    "zenops/app/demo/": "the demo imports each flow, trainer and the data generator when its step runs",
 }

@@ -26,6 +26,7 @@ __all__ = [
     "Escalation",
     "Links",
     "Message",
+    "candidate_message",
     "escalation_message",
     "first_prefect_ui",
     "flow_failure_message",
@@ -35,6 +36,7 @@ __all__ = [
     "mlflow_run_url",
     "mlflow_ui_base",
     "prefect_ui_base",
+    "stale_message",
 ]
 
 TOP_FEATURES = 5
@@ -209,6 +211,58 @@ def handback_message(result: Mapping[str, Any], links: Links) -> Message:
         lines.append(f"- Challenger: `models:/{model}/{challenger}` (alias `challenger`)")
     lines += _link_lines(links)
     return Message(title=title, body="\n".join(lines).strip() + "\n", severity="warning")
+
+
+def candidate_message(result: Mapping[str, Any], links: Links) -> Message:
+    """The owner's message when a candidate is rejected by the gate (or waits for approval)."""
+    model, version = result.get("model"), result.get("candidate_version")
+    champion, decision = result.get("champion_version"), result.get("decision")
+    waiting = decision == "awaiting_approval"
+    title = f"zenops: {model} candidate version {version} " + (
+        "passed the gate and waits for approval" if waiting else "rejected by the promotion gate"
+    )
+    lines = [
+        f"**{model}**: candidate version {version} was compared with the champion (version "
+        f"{champion}) on the recent labelled rows it never trained on; "
+        + (
+            "it waits for approval (zenops approve / zenops reject)."
+            if waiting
+            else "the champion keeps serving."
+        ),
+        "",
+    ]
+    reasons = (result.get("comparison") or {}).get("reasons") or []
+    if reasons:
+        lines += ["**Why**", *[f"- {_one_line(r)}" for r in reasons], ""]
+    window = (result.get("comparison") or {}).get("window") or {}
+    if window.get("start"):
+        lines.append(f"- Window: {window['start']} to {window['end']} ({window.get('rows')} rows)")
+    for ticket in result.get("tickets") or []:
+        lines += _ticket_line("Ticket it answers", ticket)
+    lines += _ticket_line("Approval ticket", result.get("approval_ticket"))
+    lines.append(f"- Ledger: `zenops history {model}`")
+    lines += _link_lines(links)
+    return Message(
+        title=title, body="\n".join(lines).strip() + "\n", severity="info" if waiting else "warning"
+    )
+
+
+def stale_message(stale: Mapping[str, Any], ticket: int, links: Links) -> Message:
+    """The on-call's message when no monitoring cycle completed a model within ``stale_after``."""
+    model = stale.get("model")
+    lines = [
+        f"**{model}** has not been watched: its last completed monitoring cycle was at "
+        f"{stale.get('last_cycle')}, {stale.get('age_hours')} h ago (monitoring.stale_after "
+        f"{stale.get('stale_after_hours')} h). Check the monitor deployment and its last flow runs.",
+        "",
+    ]
+    lines += _ticket_line("Ticket", ticket)
+    lines += _link_lines(links)
+    return Message(
+        title=f"zenops: monitoring of {model} is stale (ticket #{ticket})",
+        body="\n".join(lines).strip() + "\n",
+        severity="failure",
+    )
 
 
 def _when(moment: datetime) -> str:

@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from zenops.kernel.config import CONFIG_FILE, ModelSpec, Notifications, ZenopsConfig
+from zenops.kernel.config import ModelSpec, ZenopsConfig
 from zenops.kernel.errors import ConfigError
 from zenops.kernel.notification import Delivery, Message, Target
 from zenops.services.messages import (
-    BREACHED,
     Escalation,
     Links,
+    candidate_message,
     escalation_message,
     first_prefect_ui,
     flow_failure_message,
@@ -47,6 +46,16 @@ from zenops.services.messages import (
     incident_message,
     mlflow_run_url,
     mlflow_ui_base,
+    stale_message,
+)
+from zenops.services.recipients import (
+    all_targets,
+    check_targets,
+    escalation_targets,
+    expand,
+    oncall_targets,
+    owner_targets,
+    sponsor_targets,
 )
 from zenops.workspace import Workspace
 
@@ -55,9 +64,6 @@ if TYPE_CHECKING:  # zenops.ports loads the drift core's pandas and SciPy: for t
 
 log = logging.getLogger("zenops.notify")
 
-SECTION = "notifications"
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 R = TypeVar("R")
 
 __all__ = [
@@ -66,103 +72,21 @@ __all__ = [
     "Escalation",
     "RunLinks",
     "Target",
+    "all_targets",
     "check_targets",
     "deliver",
+    "escalation_targets",
+    "expand",
+    "notify_candidate",
     "notify_escalations",
     "notify_flow_failure",
     "notify_handback",
     "notify_incident",
+    "notify_stale",
+    "oncall_targets",
+    "owner_targets",
+    "sponsor_targets",
 ]
-
-
-# -- routing (pure) ----------------------------------------------------------------------
-
-
-def _targets(field: str, urls: Sequence[str]) -> list[Target]:
-    if len(urls) == 1:
-        return [Target(field, urls[0])]
-    return [Target(f"{field}[{i}]", url) for i, url in enumerate(urls)]
-
-
-def oncall_targets(notifications: Notifications) -> list[Target]:
-    """The MLOps on-call's URLs."""
-    return _targets(f"{SECTION}.oncall", notifications.oncall)
-
-
-def owner_targets(notifications: Notifications, owner: str | None) -> list[Target]:
-    """A model owner's URLs: their own entry, else ``fallback``."""
-    if owner is not None and owner in notifications.owners:
-        return _targets(f"{SECTION}.owners.{owner}", notifications.owners[owner])
-    return _targets(f"{SECTION}.fallback", notifications.fallback)
-
-
-def sponsor_targets(notifications: Notifications, sponsor: str | None) -> list[Target]:
-    """A sponsor's URLs: their own entry, else ``fallback``."""
-    if sponsor is not None and sponsor in notifications.sponsors:
-        return _targets(f"{SECTION}.sponsors.{sponsor}", notifications.sponsors[sponsor])
-    return _targets(f"{SECTION}.fallback", notifications.fallback)
-
-
-def escalation_targets(notifications: Notifications, escalation: Escalation) -> list[Target]:
-    """The sponsor's URLs, and the on-call's too once the SLA is breached."""
-    targets = sponsor_targets(notifications, escalation.sponsor)
-    if escalation.level == BREACHED:
-        targets += oncall_targets(notifications)
-    return targets
-
-
-def all_targets(notifications: Notifications) -> list[Target]:
-    """Every URL the configuration names, each with its field."""
-    targets = oncall_targets(notifications)
-    for owner, urls in notifications.owners.items():
-        targets += _targets(f"{SECTION}.owners.{owner}", urls)
-    for sponsor, urls in notifications.sponsors.items():
-        targets += _targets(f"{SECTION}.sponsors.{sponsor}", urls)
-    return targets + _targets(f"{SECTION}.fallback", notifications.fallback)
-
-
-def expand(target: Target, env: Mapping[str, str], source: str = CONFIG_FILE) -> Target:
-    """The target with every ``${NAME}`` replaced by the environment's value.
-
-    An unset or empty variable is a :class:`ConfigError` naming the field, so a
-    missing secret shows up as one clear line instead of a request that fails later.
-    """
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if not _NAME.match(name):
-            raise ConfigError(f"{source}: {target.field}: '${{{name}}}' is not an environment variable name")
-        found = env.get(name)
-        if found is None:
-            raise ConfigError(f"{source}: {target.field}: environment variable {name} is not set")
-        if found == "":
-            raise ConfigError(f"{source}: {target.field}: environment variable {name} is empty")
-        return found
-
-    return Target(target.field, _VARIABLE.sub(value, target.url))
-
-
-def check_targets(
-    config: ZenopsConfig,
-    notifier: Notifier,
-    env: Mapping[str, str] | None = None,
-    source: str = CONFIG_FILE,
-) -> int:
-    """Check every notification URL up front, sending nothing; returns how many there are.
-
-    Expands ``${NAME}`` (from ``env``, default the process environment) and asks the
-    notifier whether it can send to each URL, so ``zenops serve`` refuses to start on
-    a missing secret or a URL no service understands (a :class:`ConfigError` naming
-    the field) instead of losing notifications later.
-    """
-    env = os.environ if env is None else env
-    count = 0
-    for target in all_targets(config.notifications):
-        problem = notifier.problem(expand(target, env, source).url)
-        if problem:
-            raise ConfigError(f"{source}: {target.field}: '{target.url}' {problem}")
-        count += 1
-    return count
 
 
 # -- the ports ---------------------------------------------------------------------------
@@ -340,6 +264,43 @@ def notify_handback(
     )
     message = handback_message({"model": spec.name, **result}, found)
     return deliver(config, message, owner_targets(config.notifications, spec.owner), sender)
+
+
+@_never_raises(list)
+def notify_candidate(
+    workspace: Workspace,
+    spec: ModelSpec,
+    result: dict[str, Any],
+    flow_run_id: str | None,
+    *,
+    sender: Notifier,
+    links: RunLinks | None = None,
+) -> list[Delivery]:
+    """Tell the model's owner their candidate was rejected (or waits for approval), with the comparison."""
+    config = workspace.config
+    found = Links(
+        flow_run=_flow_run_link(config, links or ConfiguredLinks(), flow_run_id or result.get("flow_run")),
+        mlflow_run=_mlflow_run_link(workspace, result.get("run_id")),
+    )
+    message = candidate_message({"model": spec.name, **result}, found)
+    return deliver(config, message, owner_targets(config.notifications, spec.owner), sender)
+
+
+@_never_raises(list)
+def notify_stale(
+    workspace: Workspace,
+    stale: dict[str, Any],
+    ticket: int,
+    flow_run_id: str | None = None,
+    *,
+    sender: Notifier,
+    links: RunLinks | None = None,
+) -> list[Delivery]:
+    """Tell the on-call that no monitoring cycle completed ``stale['model']`` lately (once per ticket)."""
+    config = workspace.config
+    links = links or ConfiguredLinks()
+    found = Links(flow_run=_flow_run_link(config, links, flow_run_id or links.current_flow_run()))
+    return deliver(config, stale_message(stale, ticket, found), oncall_targets(config.notifications), sender)
 
 
 @_never_raises(list)

@@ -32,6 +32,11 @@ class MlflowRegistry(MlflowRuns):
             # A tracking server checks that a logged model's URI (models:/m-<id>) names the
             # logged model the version comes from; a database store does not ask.
             model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+            # MLflow's database store reads that logged model through the process-wide tracking
+            # URI, not this client's: bind it to this store first.
+            import mlflow
+
+            mlflow.set_tracking_uri(self.tracking_uri)
             version = self.client.create_model_version(
                 model, model_uri, run_id=run_id, tags=tags, model_id=model_id
             )
@@ -171,6 +176,24 @@ class MlflowRegistry(MlflowRuns):
                     where = f"MLflow {self._where()}: {model} version {version}"
                     raise NotFoundError(f"{where} has no artifact {artifact} ({error})") from None
                 return Path(local).read_bytes()
+
+    def all_version_tags(self, model: str) -> dict[str, dict[str, str]]:
+        """Every registered version of ``model`` with its own tags (empty: not registered)."""
+        if "'" in model:
+            raise NotFoundError(f"MLflow {self._where()}: no registered model {model!r}")
+        with self.errors(f"versions of {model}"):
+            found = self.client.search_model_versions(f"name='{model}'", max_results=10_000)
+            return {str(v.version): dict(v.tags or {}) for v in found}
+
+    def logged_models(self, run_id: str) -> list[tuple[str, str]]:
+        """The models ``run_id`` logged, as (name, ``models:/m-…`` URI), oldest first."""
+        with self.errors(f"models logged by run {run_id}"):
+            run = self.client.get_run(run_id)
+            found = self.client.search_logged_models(
+                [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+            )
+            ordered = sorted(found, key=lambda m: m.creation_timestamp or 0)
+            return [(m.name, f"models:/{m.model_id}") for m in ordered]
 
     def delete_version_tag(self, model: str, version: str, key: str) -> None:
         from mlflow.exceptions import MlflowException

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from registry.adapters.mlflow.store import MlflowStore
-from registry.versions import RunSummary, experiment_name
-from zenops.kernel.errors import StoreError
+from registry.versions import RunFacts, RunSummary, experiment_name
+from zenops.kernel.errors import NotFoundError, StoreError
 
 
 class MlflowRuns(MlflowStore):
@@ -123,6 +123,36 @@ class MlflowRuns(MlflowStore):
     def log_run_text(self, run_id: str, text: str, artifact: str) -> None:
         with self.errors(f"log {artifact} on run {run_id}"):
             self.client.log_text(run_id, text, artifact)
+
+    def run_facts(self, run_id: str) -> RunFacts:
+        """A run's experiment name, tags and parameters; NotFoundError when there is no such run."""
+        from mlflow.exceptions import MlflowException
+
+        with self.errors(f"run {run_id}"):
+            try:
+                run = self.client.get_run(run_id)
+            except MlflowException as error:
+                if getattr(error, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    raise NotFoundError(f"MLflow {self._where()}: no run '{run_id}'") from None
+                raise
+            experiment = self.client.get_experiment(run.info.experiment_id)
+            return RunFacts(
+                run_id=run.info.run_id,
+                experiment=experiment.name if experiment is not None else None,
+                tags=dict(run.data.tags),
+                params=dict(run.data.params),
+            )
+
+    def read_run_dict(self, run_id: str, artifact: str) -> dict[str, Any]:
+        """The JSON artifact ``artifact`` of ``run_id``; NotFoundError when the run has none."""
+        with self.errors(f"read {artifact} of run {run_id}"), tempfile.TemporaryDirectory() as scratch:
+            try:
+                local = self.client.download_artifacts(run_id, artifact, scratch)
+            except OSError as error:
+                raise NotFoundError(
+                    f"MLflow {self._where()}: run {run_id} has no {artifact} ({error})"
+                ) from None
+            return json.loads(Path(local).read_text(encoding="utf-8"))
 
     def record_run(
         self, model: str, run_name: str, tags: dict[str, str], documents: Mapping[str, Mapping[str, Any]]

@@ -5,6 +5,7 @@ document on stdout (progress and logs go to stderr). Exit codes: 0 done; 1 the
 work failed; 2 bad usage, configuration or input, with one line on stderr.
 
 By command group: :mod:`~zenops.app.cli.models` (train, monitor, refresh, rollback),
+:mod:`~zenops.app.cli.candidates` (candidate, history, approve, reject),
 :mod:`~zenops.app.cli.tickets`, :mod:`~zenops.app.cli.plan` (plan, report sponsors, sla-watch) and
 :mod:`~zenops.app.cli.operations` (init, status, serve, server, demo); the Typer
 application and its global options are in :mod:`~zenops.app.cli.root`, what is
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 
-from zenops.app.cli import models, operations, plan, tickets
+from zenops.app.cli import candidates, models, operations, plan, tickets
 from zenops.app.cli.output import exit_code
 from zenops.app.cli.root import app, details, report_app, tickets_app
 from zenops.kernel.offline import stay_offline
@@ -31,6 +32,10 @@ report_app.command("model", hidden=True)(models.report)
 report_app.command("sponsors")(plan.report_sponsors)
 app.command()(models.refresh)
 app.command()(models.rollback)
+app.command()(candidates.candidate)
+app.command()(candidates.history)
+app.command()(candidates.approve)
+app.command()(candidates.reject)
 app.command()(operations.status)
 tickets_app.command("list")(tickets.tickets_list)
 tickets_app.command("show")(tickets.tickets_show)

@@ -107,10 +107,15 @@ def serve() -> None:
     deployments = runner_deployments(config, str(ws.root))
     ui = first_prefect_ui(None, prefect_urls())
     err.print(f"[bold]zenops serve[/] {ws.root}")
-    for item in definitions(config.schedules):
-        when = item.cron and f"cron '{item.cron}' ({config.schedules.timezone})"
-        when = when or ("on zenops.model.degraded (verdict refresh)" if item.trigger else "by hand")
-        err.print(f"  {item.full_name:28} {when}")
+    for item in definitions(config.schedules, config.stale_after):
+        when = [f"cron '{item.cron}' ({config.schedules.timezone})"] if item.cron else []
+        if item.trigger:
+            expected = item.trigger["expect"][0]
+            proactive = item.trigger["posture"] == "Proactive"
+            when.append(
+                f"when no {expected} within {item.trigger['within']} s" if proactive else f"on {expected}"
+            )
+        err.print(f"  {item.full_name:40} {' and '.join(when) or 'by hand'}")
     err.print(f"  concurrency limits: {', '.join(f'{k}={v}' for k, v in sorted(limits.items()))}")
     err.print(f"  Prefect UI: {ui}   (API {api}; Ctrl-C stops)")
     from prefect import serve as prefect_serve
@@ -136,19 +141,34 @@ def server(
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Start only the Prefect server.")] = False,
     evidently_port: Annotated[int, typer.Option(help="Port of the Evidently UI.")] = EVIDENTLY_PORT,
     no_evidently: Annotated[bool, typer.Option("--no-evidently", help="No Evidently UI.")] = False,
+    webhook_port: Annotated[
+        int | None, typer.Option(help="Port of the MLflow webhook receiver (default: a free one).")
+    ] = None,
+    no_webhooks: Annotated[
+        bool, typer.Option("--no-webhooks", help="No registry webhook: the monitor cycle notices candidates.")
+    ] = False,
 ) -> None:
-    """Start a Prefect server and an MLflow tracking server over the workspace's stores.
+    """Start a Prefect server, an MLflow tracking server and its webhook receiver over the workspace's stores.
 
     The Evidently UI starts too, over the workspace's Evidently workspace (``stores.evidently``).
 
     Where they listen is recorded in the workspace (``.zenops/server.json``) while they
     run: the workspace's commands use this Prefect server instead of starting their own.
+    A version tagged ``zenops.candidate`` in MLflow starts the ``evaluate-candidate``
+    deployment through the receiver (signed deliveries only).
     """
     ws = workspace().require()
     refuse_a_second(ws)
     evidently = None if no_evidently else start_evidently(ws, host, evidently_port)
     try:
-        servers = start_servers(ws, host, prefect_port, None if no_mlflow else mlflow_port)
+        servers = start_servers(
+            ws,
+            host,
+            prefect_port,
+            None if no_mlflow else mlflow_port,
+            webhooks=not no_webhooks,
+            webhook_port=webhook_port,
+        )
     except BaseException:
         if evidently is not None:
             evidently.stop()

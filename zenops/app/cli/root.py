@@ -66,7 +66,9 @@ state = State()
 # `zenops server` recorded in the workspace, else a temporary Prefect server that ends
 # with the command (zenops.app.temporary_server). `serve` uses a recorded one only;
 # the demo's workspace is a new folder, which has none.
-FLOW_COMMANDS = frozenset({"train", "monitor", "refresh", "rollback", "plan", "sla-watch", "demo"})
+FLOW_COMMANDS = frozenset(
+    {"train", "monitor", "refresh", "rollback", "candidate", "approve", "reject", "plan", "sla-watch", "demo"}
+)
 
 
 @app.callback()

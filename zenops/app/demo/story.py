@@ -3,13 +3,17 @@
 The story is seeded, so it prints the same every time (only the timings vary):
 a workspace is created, two demo populations are generated, both models are
 trained with full lineage and registered as champions, and a month of
-production days is monitored. Each model's population shifts from day 10 in a
-different way (:data:`SHIFTS`): loan-default's into credit scores its training
-data holds few of, which hurts it, so labels show a drop and a refresh ticket
-opens; demand-forecast's within the range its training data covers, so its
-forecasts hold and the drift only warns. Concept drift from day 20 opens a
-rebuild ticket for both once the labels show it. Label files arrive named
-``labels-YYYY-MM-DD.csv``, not after their batches: monitoring joins them by id.
+production days runs as the loop runs unattended (:mod:`zenops.app.demo.loop`).
+Each model's population shifts from day 10 in a different way
+(:data:`~zenops.app.demo.days.SHIFTS`): loan-default's into credit scores its
+training data holds few of, which hurts it, so labels show a drop, a refresh
+ticket opens and the refresh its event starts repairs it with the fresh data;
+demand-forecast's within the range its training data covers, so its forecasts
+hold and the drift only warns. Concept drift from day 20 opens a rebuild ticket for
+both once the labels show it: the refresh tried first hands each back, and the
+data scientists' rebuilt loan-default comes back through the same gate. Label files
+arrive named ``labels-YYYY-MM-DD.csv``, not after their batches: monitoring joins
+them by id. Then the team's backlog is planned beside the tickets the month left.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
@@ -29,20 +31,17 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from demand.tickets import ACTIVE, TicketDraft
+from demand.tickets import TicketDraft
+from zenops.app.demo.days import ROWS_PER_DAY, SEED, STREAM_DAYS, TRAINING_ROWS, Story, demo_stream, schedule
+from zenops.app.demo.loop import replay_the_loop
 from zenops.app.init import init_workspace
 from zenops.app.views import render_plan
 from zenops.kernel import clock
 from zenops.kernel.errors import UsageError
+from zenops.services.history import events_of
 from zenops.workspace import Workspace
 
-SEED = 42
-TRAINING_ROWS = {"loan-default": 12_000, "demand-forecast": 12_000}
-STREAM_DAYS = 30
-ROWS_PER_DAY = 600
 MARKER = ".zenops/demo-workspace"
-SHIFTS = {"loan-default": "beyond", "demand-forecast": "within"}
-"""Each model's covariate shift (:class:`~zenops.app.demo.datagen.DriftSchedule` ``covariate_kind``)."""
 
 
 def prepare_folder(directory: str | Path) -> Path:
@@ -64,27 +63,6 @@ def prepare_folder(directory: str | Path) -> Path:
     return root
 
 
-class Story:
-    """Prints the demo's steps with their timings."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, title: str) -> Iterator[None]:
-        self.console.print(f"\n[bold cyan]▶ {title}[/]")
-        started = time.perf_counter()
-        with self.console.status(f"{title}…", spinner="dots"):
-            yield
-        elapsed = time.perf_counter() - started
-        self.timings[title] = round(elapsed, 2)
-        self.console.print(f"  [dim]done in {elapsed:.1f} s[/]")
-
-    def say(self, text: str) -> None:
-        self.console.print(f"  {text}")
-
-
 def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     """Run the demo story in ``directory`` and return its summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -93,13 +71,13 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     root = prepare_folder(directory)
     console.print(f"[bold]zenops demo[/] in {root}")
     create_workspace(root, story)
-    demanding_gate(Workspace(root))
+    demo_settings(Workspace(root))
     workspace = Workspace(root)
     generate_data(workspace, story, console)
     trained = train_models(workspace, story, console)
-    monitored = replay_monitoring(workspace, story, console)
-    refreshed = refresh_models(workspace, story, console, monitored[-1]["day"])
-    planned = plan_backlog(workspace, story, console, monitored[-1]["day"])
+    month = replay_the_loop(workspace, story)
+    ledgers = print_ledgers(workspace, story)
+    planned = plan_backlog(workspace, story, console, month.cycles[-1]["day"])
 
     elapsed = time.perf_counter() - started
     console.print(f"\n[bold green]demo finished[/] in {elapsed:.0f} s — workspace {root}")
@@ -111,8 +89,9 @@ def run_demo(directory: str | Path, console: Console) -> dict[str, Any]:
     return {
         "workspace": str(root),
         "trained": trained,
-        "monitoring": monitored,
-        "refresh": refreshed,
+        "monitoring": month.cycles,
+        "loop": month.work,
+        "ledger": ledgers,
         "plan": planned,
         "timings": story.timings,
         "seconds": round(elapsed, 1),
@@ -150,7 +129,11 @@ def train_models(workspace: Workspace, story: Story, console: Console) -> list[d
     """Train and register every model through the training flow; print what was registered."""
     config = workspace.config
     trained = []
-    with story.step("Train and register the models (Prefect flow 'train-model')"):
+    # Trained the day before the replayed month, so the ledger's dates run in order.
+    from zenops.app.demo.datagen import PRODUCTION_START
+
+    trained_at = datetime.combine(PRODUCTION_START - timedelta(days=1), time_of_day(9, 0))
+    with story.step("Train and register the models (Prefect flow 'train-model')"), clock.pinned(trained_at):
         from flows.train import train_model
 
         for spec in config.models:
@@ -172,95 +155,17 @@ def train_models(workspace: Workspace, story: Story, console: Console) -> list[d
     return trained
 
 
-MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch in the stream
-
-
-def schedule(model: str) -> Any:
-    """The demo's drift schedule for ``model``: the default days, its own covariate shift."""
-    from zenops.app.demo.datagen import DriftSchedule
-
-    return DriftSchedule(covariate_kind=SHIFTS[model])
-
-
-def demo_stream(model: str) -> list[Any]:
-    """The seeded production days of ``model``, drifting as :func:`schedule` says."""
-    from zenops.app.demo.datagen import production_stream
-
-    return production_stream(
-        model, days=STREAM_DAYS, rows_per_day=ROWS_PER_DAY, seed=SEED, schedule=schedule(model)
-    )
-
-
-def label_file(day: Any) -> str:
-    """Label files are named by the day they arrive, unlike the batches: joined by id."""
-    return f"labels-{day.isoformat()}"
-
-
-VERDICT_STYLE = {"ok": "green", "warn": "yellow", "refresh": "bold magenta", "rebuild": "bold red"}
-
-
-def replay_monitoring(workspace: Any, story: Story, console: Console) -> list[dict[str, Any]]:
-    """Drop the production batches day by day and run one monitoring cycle per day.
-
-    The clock is pinned to each replayed day (:func:`zenops.kernel.clock.pinned`), so tickets carry the
-    replayed dates and the story is the same every run.
-    """
-
-    from flows.monitor import run_cycle
-    from zenops.app.demo.datagen import write_malformed, write_stream
-
-    config = workspace.config
-    # The malformed day replaces a batch, so that day's rows and their labels never arrive.
-    streams = {
-        spec.name: [b for b in demo_stream(spec.name) if (spec.name, b.index) != MALFORMED[:2]]
-        for spec in config.models
-    }
-    days = [batch.day for batch in demo_stream(config.models[0].name)]
-    cycles = []
-    table = Table(title="one monitoring cycle a day")
-    table.add_column("day")
-    for spec in config.models:
-        table.add_column(spec.name)
-    with story.step(f"Monitor {STREAM_DAYS} production days (Prefect flow 'monitor-models')"):
-        for index, day in enumerate(days):
-            for spec in config.models:
-                write_stream(
-                    streams[spec.name],
-                    workspace.path(spec.batches),
-                    workspace.path(spec.labels),
-                    through=day,
-                    label_name=label_file,
-                    since=day,  # the days before are written already
-                )
-                if (spec.name, index) == MALFORMED[:2]:
-                    path = workspace.path(spec.batches) / f"{day.isoformat()}.csv"
-                    write_malformed(path, spec.name, MALFORMED[2], seed=SEED, day=day)
-            with clock.pinned(datetime.combine(day + timedelta(days=1), time_of_day(6, 0))):
-                result = run_cycle(workspace)
-            table.add_row(f"{index:>2}  {day.isoformat()}", *(day_cell(row) for row in result["models"]))
-            cycles.append({"day": day.isoformat(), "models": result["models"]})
-    console.print(table)
-    return cycles
-
-
-def day_cell(row: dict[str, Any]) -> str:
-    """One model's day in the demo's table: verdict, drift share, performance, tickets opened.
-
-    When the policy held drift at ``warn`` because performance holds (performance
-    first), the cell says so: ``warn drift 33% (roc_auc holds)``.
-    """
-    text = f"[{VERDICT_STYLE.get(row['verdict'], 'bold yellow')}]{row['verdict']}[/]"
-    if row["drift_share"]:
-        text += f" drift {row['drift_share']:.0%}"
-    perf = row.get("performance")
-    if perf and any("(performance first)" in reason for reason in row.get("reasons") or []):
-        text += f" ({perf['metric']} holds)"
-    elif perf and perf.get("kind") == "measured":
-        text += f" {perf['metric']} {perf['value']:.3f}"
-    for batch in row["batches"]:
-        if batch["ticket_created"]:
-            text += f" → ticket #{batch['ticket']} ({batch['verdict']})"
-    return text
+def print_ledgers(workspace: Workspace, story: Story) -> dict[str, list[dict[str, Any]]]:
+    """Each model's promotion ledger after the month (``zenops history MODEL``), oldest first."""
+    ledgers = {}
+    with story.step("Who was champion when (zenops history MODEL)"):
+        for spec in workspace.config.models:
+            events = list(reversed(events_of(workspace.registry(), spec.name)))
+            ledgers[spec.name] = [event.to_dict() for event in events]
+            story.say(f"[bold]{spec.name}[/]")
+            for event in events:
+                story.say(f"  {event.summary()}")
+    return ledgers
 
 
 # A realistic backlog beside the monitor's tickets: projects from several sponsors,
@@ -362,45 +267,21 @@ def plan_backlog(workspace: Any, story: Story, console: Console, last_day: str) 
 # The demand-forecast gate asks more than fresh data can give, so its refresh is
 # handed back to the data scientists with a dossier.
 DEMANDING_GATE = ("demand-forecast", 0.5)
+# Loan-default's gate compares on the newest labelled day only, so a refresh trains on
+# every shifted day before it (promotion.window_days).
+RECENT_WINDOW = ("loan-default", 1)
+# The replayed days pass in seconds, not days: the refresh trigger's debounce (an hour
+# by default) would hold back every refresh after the first of a model and verdict.
+DEMO_DEBOUNCE = "0.05m"
 
 
-def demanding_gate(workspace: Any) -> None:
-    """Set the demo's demanding promotion margin in zenops.yaml (before any training)."""
+def demo_settings(workspace: Any) -> None:
+    """Set the demo's promotion gates and its debounce in zenops.yaml (before any training)."""
     config = yaml.safe_load(workspace.config_path.read_text())
     for model in config["models"]:
         if model["name"] == DEMANDING_GATE[0]:
             model["promotion"] = {"margin": DEMANDING_GATE[1]}
+        if model["name"] == RECENT_WINDOW[0]:
+            model["promotion"] = {"window_days": RECENT_WINDOW[1]}
+    config["schedules"] = {**(config.get("schedules") or {}), "refresh_debounce": DEMO_DEBOUNCE}
     workspace.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def refresh_models(workspace: Any, story: Story, console: Console, last_day: str) -> list[dict[str, Any]]:
-    """Answer each model's open refresh ticket: promote, or hand back with a dossier."""
-
-    from flows.refresh import refresh_model
-
-    moment = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time_of_day(8, 0))
-    results = []
-    store = workspace.ticket_store()
-    with story.step("Refresh each drifted model (Prefect flow 'refresh-model')"), clock.pinned(moment):
-        story.say(
-            f"{DEMANDING_GATE[0]}'s promotion gate asks for a {DEMANDING_GATE[1]:.0%} better metric "
-            "(promotion.margin in zenops.yaml), more than fresh data can give"
-        )
-        for spec in workspace.config.models:
-            tickets = store.list(model=spec.name, kind="refresh", status=ACTIVE)
-            ticket = tickets[0].id if tickets else None
-            result = refresh_model(model=spec.name, workspace=str(workspace.root), ticket=ticket)
-            results.append(result)
-            comparison = result.get("comparison") or {}
-            boot = comparison.get("bootstrap") or {}
-            figures = ""
-            if boot:
-                figures = (
-                    f" — {boot['metric']} champion {boot['champion']:.3f}, "
-                    f"challenger {boot['challenger']:.3f} on {boot['rows']} recent rows"
-                )
-            line = f"{spec.name}: [bold]{result['decision']}[/]{figures} (ticket #{result['ticket']})"
-            if result.get("rebuild_ticket"):
-                line += f"; rebuild ticket #{result['rebuild_ticket']} with a dossier for the data scientists"
-            story.say(line)
-    return results

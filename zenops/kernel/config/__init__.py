@@ -7,6 +7,7 @@ whose one line names the file and the field (``zenops.yaml: models[0].sla: ...``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,23 @@ class ZenopsConfig(_Strict):
                 raise ValueError(f"team[{i}].name: person '{name}' is listed twice")
         check_templates(self.planning, self.team, self.resources)
         return self
+
+    @property
+    def stale_after(self) -> timedelta:
+        """How old a model's last completed monitoring cycle may be before it is an incident.
+
+        ``monitoring.stale_after``, else three of the longest gaps between two runs of
+        ``schedules.monitor`` (3h for the hourly default).
+        """
+        return self.monitoring.stale_after or 3 * self.schedules.monitor_interval()
+
+    def member(self, name: str, field: str = "by") -> TeamMember:
+        """The team member called ``name``; a NotFoundError naming ``field`` when there is none."""
+        for person in self.team:
+            if person.name == name:
+                return person
+        known = ", ".join(p.name for p in self.team) or "nobody"
+        raise NotFoundError(f"--{field}: '{name}' is not in the team of {CONFIG_FILE} (team: {known})")
 
     def model(self, name: str) -> ModelSpec:
         """The spec of the model called ``name``."""

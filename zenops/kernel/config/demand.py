@@ -21,12 +21,19 @@ TICKET_KINDS = (
     "new_project",
     "tooling_rnd",
     "ethics_review",
+    "approval",
+    "stale_monitoring",
 )
 
 
 class SlaTier(_Strict):
     """How long each kind of ticket may stay open before its SLA is breached.
 
+    - ``approval`` (default 2d): a challenger or candidate that passed the promotion gate
+      of a model whose ``promotion.approval`` is ``required`` waits this long for
+      ``zenops approve`` / ``zenops reject``.
+    - ``stale_monitoring`` (default 12h): the SLA watch's incident for a model whose last
+      completed monitoring cycle is older than ``monitoring.stale_after``.
     - ``weight``: how much a day of lateness on this tier weighs in the plan,
       relative to other tiers. Default: ``7d / refresh``, kept within 0.5–5, so a
       tier that refreshes within 2 days weighs 3.5 and one with 7 days weighs 1.
@@ -38,6 +45,8 @@ class SlaTier(_Strict):
     new_project: Duration = timedelta(days=90)
     tooling_rnd: Duration = timedelta(days=60)
     ethics_review: Duration = timedelta(days=14)
+    approval: Duration = timedelta(days=2)
+    stale_monitoring: Duration = timedelta(hours=12)
     weight: float | None = Field(None, gt=0, le=100)
 
     def due_after(self, kind: str) -> timedelta:

@@ -136,6 +136,10 @@ class PromotionGate(_Strict):
     - ``training_slots`` (default 2): trainings that may run at once across all
       models (the Prefect global concurrency limit ``zenops-training``); the limit is
       the smallest value any model of the workspace sets.
+    - ``approval`` (default ``none``): ``required`` makes a challenger or candidate that
+      passes the gate wait for a person: an ``approval`` ticket opens (its SLA tier's
+      ``approval`` time) and ``zenops approve MODEL VERSION --by NAME`` promotes it
+      (``zenops reject`` turns it down); ``none`` promotes at once.
     """
 
     margin: float = Field(0.0, ge=0)
@@ -146,6 +150,7 @@ class PromotionGate(_Strict):
     resamples: int = Field(1000, ge=100, le=100_000)
     require_paired_test: bool = False
     training_slots: int = Field(2, ge=1, le=64)
+    approval: Literal["none", "required"] = "none"
 
 
 CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "f1", "log_loss")

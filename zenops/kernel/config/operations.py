@@ -63,6 +63,10 @@ class MonitoringSettings(_Strict):
     - ``retries`` (default 2) / ``retry_delay_s`` (default 5): how often, and after
       how long, a model's task is tried again when a store (MLflow, DVC, git, the
       ticket database) fails; other failures are not retried.
+    - ``stale_after`` (default: three intervals of ``schedules.monitor``, 3h for the
+      hourly default): a model whose last completed monitoring cycle is older than this
+      is an incident of its own, a ``stale_monitoring`` ticket the SLA watch opens (see
+      :attr:`ZenopsConfig.stale_after`).
     """
 
     workers: int = Field(2, ge=1, le=64)
@@ -72,6 +76,7 @@ class MonitoringSettings(_Strict):
     dask_address: str | None = None
     retries: int = Field(2, ge=0, le=10)
     retry_delay_s: float = Field(5.0, ge=0, le=3600)
+    stale_after: Duration | None = None
 
     @model_validator(mode="after")
     def _dask_address(self) -> MonitoringSettings:
@@ -107,7 +112,8 @@ class Schedules(_Strict):
     - ``sla_watch`` (default hourly at :30, ``30 * * * *``): escalate tickets near or past due.
     - ``timezone`` (default ``UTC``): the time zone of the cron expressions.
     - ``refresh_debounce`` (default ``1h``): the refresh deployment starts at most once per
-      model within this time, however many ``zenops.model.degraded`` events arrive.
+      model and verdict within this time, however many ``zenops.model.degraded`` events
+      arrive; the ``evaluate-candidate`` deployment at most once per model and version.
     """
 
     monitor: Cron = "0 * * * *"
@@ -115,6 +121,20 @@ class Schedules(_Strict):
     sla_watch: Cron = "30 * * * *"
     timezone: str = "UTC"
     refresh_debounce: Duration = timedelta(hours=1)
+
+    def monitor_interval(self) -> timedelta:
+        """The longest gap between two consecutive runs of the ``monitor`` cron (over a year)."""
+        from cronsim import CronSim
+
+        times = CronSim(self.monitor, datetime(2024, 1, 1))
+        previous, longest = next(times), timedelta(0)
+        for _ in range(400):
+            current = next(times)
+            longest = max(longest, current - previous)
+            previous = current
+            if current.year > 2024:
+                break
+        return longest
 
     @field_validator("timezone")
     @classmethod
@@ -180,11 +200,12 @@ class SlaWatch(_Strict):
     - ``near_share`` (default 0.25): a ticket is *near* its due time once less than this
       share of its SLA window (due time minus opening time) is left; past the due time
       it is *breached*. Each ticket is escalated once per level.
-    - ``kinds`` (default the operational kinds): the ticket kinds watched.
+    - ``kinds`` (default the operational kinds: ``refresh``, ``rebuild``, ``data_quality``,
+      ``approval``, ``stale_monitoring``): the ticket kinds watched.
     """
 
     near_share: float = Field(0.25, gt=0, lt=1)
-    kinds: list[str] = ["refresh", "rebuild", "data_quality"]
+    kinds: list[str] = ["refresh", "rebuild", "data_quality", "approval", "stale_monitoring"]
 
     @field_validator("kinds")
     @classmethod

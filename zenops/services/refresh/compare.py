@@ -43,6 +43,12 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         return {**self.figures, "promote": self.promote, "reasons": list(self.reasons)}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comparison:
+        """A comparison read back from its ``to_dict`` (``comparison.json`` on a run)."""
+        figures = {k: v for k, v in data.items() if k not in ("promote", "reasons")}
+        return cls(figures, promote=bool(data.get("promote")), reasons=list(data.get("reasons") or []))
+
     def summary(self) -> str:
         b = self.figures.get("bootstrap") or {}
         metric = self.figures.get("metric")
@@ -75,7 +81,7 @@ def compare(
         figures.update(
             bootstrap={}, test={}, mlflow_validation={}, champion_metrics={}, challenger_metrics={}
         )
-        reason = "no labelled production rows since the champion's data: nothing to compare on"
+        reason = f"{split.why_empty}: nothing to compare on"
         return Comparison(figures, promote=False, reasons=[reason])
     champion_model = ports.registry.load_version(spec.name, champion.version)
     y = rows[spec.target].to_numpy()

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "ACTOR",
+    "AWAITING_APPROVAL",
     "HANDBACK_INCIDENT",
     "HANDED_BACK",
     "PROMOTED",
@@ -23,6 +24,7 @@ ROLLBACK_ACTOR = "zenops rollback"
 REFRESH_TICKET = "zenops.refresh.ticket"  # the run tag naming the refresh ticket a challenger answers
 REFRESH_DECISION = "zenops.refresh.decision"  # the run tag of the gate's decision on a challenger
 PROMOTED, HANDED_BACK, SUPERSEDED = "promoted", "handed_back", "superseded"
+AWAITING_APPROVAL = "awaiting_approval"  # passed the gate; the model asks a person to approve
 HANDBACK_INCIDENT = "refresh-handback"  # the incident of the rebuild ticket a hand-back opens
 
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import logging
 
-from registry.promotion import AliasMove, AuditRecord, alias_snapshot, promote, restore_aliases, undo_audit
+from registry.ledger import headline
+from registry.promotion import (
+    PROMOTED,
+    AliasMove,
+    AuditRecord,
+    alias_snapshot,
+    promote,
+    restore_aliases,
+    undo_audit,
+)
 from registry.promotion import write_audit as write_move_audit
 from zenops.kernel import clock
 from zenops.kernel.errors import StoreError
@@ -38,23 +47,41 @@ def aliases_now(registry: ModelRegistry, model: str) -> dict[str, str]:
     return alias_snapshot(registry, model)
 
 
-def move_aliases(ports: RefreshPorts, model: str, challenger: str, expected_champion: str) -> AliasMove:
-    """``previous-champion`` ← champion, ``champion`` ← challenger; refused if the champion moved."""
-    return promote(ports.registry, model, challenger, expected_champion)
+def move_aliases(
+    ports: RefreshPorts, model: str, challenger: str, expected_champion: str, action: str = PROMOTED
+) -> AliasMove:
+    """``previous-champion`` ← champion, ``champion`` ← challenger; refused if the champion moved.
+
+    ``action`` names the move in the audit: ``promoted`` (a refresh), ``candidate-promoted``,
+    ``approved``.
+    """
+    return promote(ports.registry, model, challenger, expected_champion, action=action)
 
 
 def write_promotion_audit(
-    ports: RefreshPorts, move: AliasMove, ticket: int, comparison: Comparison, flow_run: str | None
+    ports: RefreshPorts,
+    move: AliasMove,
+    ticket: int | None,
+    comparison: Comparison,
+    flow_run: str | None,
+    actor: str = ACTOR,
+    why: str = "refresh",
 ) -> AuditRecord:
-    """The audit of a promotion: an audit run and the versions' ``zenops.champion.*`` tags."""
+    """The audit of a promotion: an audit run and the versions' ``zenops.champion.*`` tags.
+
+    ``why`` opens the reason (``refresh``, ``candidate``, ``approved by ana``); ``actor``
+    is who or what promoted (``zenops refresh``, ``zenops candidate``, a person).
+    """
+    reason = f"{why}: {comparison.summary()}"
+    summary = comparison.to_dict()
     return write_move_audit(
         ports.registry,
         move,
         at=clock.now(),
-        reason=f"refresh: {comparison.summary()}",
+        reason=reason,
         ticket=ticket,
-        actor=ACTOR,
-        evidence={"comparison": comparison.to_dict(), "flow_run": flow_run},
+        actor=actor,
+        evidence={"comparison": summary, "flow_run": flow_run, "headline": headline(summary, reason)},
     )
 
 

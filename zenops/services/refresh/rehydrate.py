@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from registry.candidates import recorded_features
 from registry.lineage import Lineage
 from registry.versions import CHAMPION
-from zenops.kernel.config import ModelSpec, TrainerSpec
+from zenops.kernel.config import Features, ModelSpec, TrainerSpec
 from zenops.kernel.errors import NotFoundError
 from zenops.ports import ModelRegistry
 from zenops.services.refresh.context import RefreshPorts
@@ -71,10 +72,11 @@ def rehydrate(ports: RefreshPorts, champion: ChampionRef) -> pd.DataFrame:
 
 
 def refresh_spec(spec: ModelSpec, champion: ChampionRef) -> tuple[ModelSpec, str | None]:
-    """The spec to retrain with: the champion's trainer, parameters, seed and holdout share.
+    """The spec to retrain with: the champion's trainer, parameters, features, seed and holdout share.
 
     When ``zenops.yaml`` still says what the champion was trained with, that is the
-    spec as it is; otherwise the recorded trainer and parameters win (a note says so).
+    spec as it is; otherwise the recorded trainer, parameters and features (a rebuilt
+    candidate's may differ) win, and a note says so.
     """
     recorded = {k.removeprefix("trainer."): v for k, v in champion.params.items() if k.startswith("trainer.")}
     configured = {k: str(v)[:6000] for k, v in spec.trainer.params.items()}
@@ -88,6 +90,17 @@ def refresh_spec(spec: ModelSpec, champion: ChampionRef) -> tuple[ModelSpec, str
         notes.append(
             f"zenops.yaml's trainer ({spec.trainer.reference} {configured}) differs from the champion's "
             f"({reference} {recorded}); the refresh retrains with the champion's"
+        )
+    where = f"{spec.name} version {champion.version} (run {champion.run_id})"
+    features = recorded_features(champion.tags, spec.features.all, where)
+    if features is not None and (features[0], features[1]) != (
+        spec.features.numerical,
+        spec.features.categorical,
+    ):
+        update["features"] = Features(numerical=features[0], categorical=features[1])
+        notes.append(
+            f"features {', '.join([*features[0], *features[1]])} as recorded with the champion "
+            f"(zenops.yaml: {', '.join(spec.features.all)})"
         )
     for name, cast in (("seed", int), ("holdout_fraction", float)):
         if name in champion.params:

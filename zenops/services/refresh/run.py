@@ -3,8 +3,9 @@
 Re-hydrate what the champion was built from, add the labelled production rows that
 arrived since, hold out the most recent labelled window, retrain with the champion's
 trainer, register the challenger, compare both on the window, then promote (aliases
-moved, audit written, ticket closed: all or nothing) or hand back (a dossier and a
-rebuild ticket). A refresh that finds the champion replaced while it waited, or, when
+moved, audit written, ticket closed: all or nothing), make it wait for a person's
+approval when the model asks for one (an approval ticket; :mod:`.approval`), or hand back
+(a dossier and a rebuild ticket). A refresh that finds the champion replaced while it waited, or, when
 an event started it, its incident dealt with, stands down (``superseded``) and touches
 nothing.
 
@@ -26,10 +27,11 @@ from registry.versions import LoggedTraining
 from zenops.kernel import progress
 from zenops.kernel.config import ModelSpec
 from zenops.services.refresh import steps as plain_steps
+from zenops.services.refresh.approval import ApprovalRequest
 from zenops.services.refresh.compare import Comparison
 from zenops.services.refresh.context import RefreshPorts, Runner
 from zenops.services.refresh.handback import what_was_tried
-from zenops.services.refresh.outcome import HANDED_BACK, PROMOTED, SUPERSEDED, outcome_dict
+from zenops.services.refresh.outcome import AWAITING_APPROVAL, HANDED_BACK, PROMOTED, SUPERSEDED, outcome_dict
 from zenops.services.refresh.promote import aliases_now, undo_promotion
 from zenops.services.refresh.rehydrate import ChampionRef, current_champion, refresh_spec
 from zenops.services.refresh.tickets import event_refresh_not_needed
@@ -164,6 +166,25 @@ def _retrain_and_decide(
     }
     if not comparison.promote:
         return _hand_back(ports, spec, trial, comparison, ticket, run, common)
+    if spec.promotion.approval == "required":
+        version = trial.logged.version
+        request = ApprovalRequest(
+            spec.name, version, started.version, "refresh", comparison, (ticket,), flow_run
+        )
+        approval = run.steps.request_approval(ports, spec, request)
+        return outcome_dict(
+            model=spec.name,
+            decision=AWAITING_APPROVAL,
+            champion_version=started.version,
+            challenger_version=version,
+            comparison=comparison,
+            ticket=ticket,
+            serving_version=started.version,
+            approval_ticket=approval,
+            rebuild_ticket=None,
+            dossier=None,
+            **common,
+        )
     _promote(ports, spec, trial, comparison, ticket, flow_run, run)
     return outcome_dict(
         model=spec.name,

@@ -18,6 +18,7 @@ compare_and_record        both models on the window, the gate, logged on the run
 move_aliases              promote: ``previous-champion`` ← champion ← challenger   promote
 write_promotion_audit     the audit run and the versions' tags                     promote
 close_promoted            the ticket closed with the promotion                     tickets
+request_approval          passed, but the model asks for approval: its ticket      approval
 write_dossier             hand back: the rebuild dossier                           handback
 open_rebuild_ticket       the rebuild ticket carrying the dossier                  tickets
 close_handed_back         the ticket closed with the hand-back                     tickets
@@ -29,6 +30,7 @@ profile_champion          the promoted champion's monitoring profile            
 from __future__ import annotations
 
 from zenops.services.champion_profile import profile_champion
+from zenops.services.refresh.approval import request_approval
 from zenops.services.refresh.compare import Comparison, compare, compare_and_record, log_comparison
 from zenops.services.refresh.handback import what_was_tried, write_dossier
 from zenops.services.refresh.promote import move_aliases, write_promotion_audit
@@ -71,6 +73,7 @@ __all__ = [
     "refreshed_training_set",
     "register_challenger",
     "rehydrate",
+    "request_approval",
     "retrain",
     "snapshot_refreshed_data",
     "split_window",

@@ -15,6 +15,7 @@ configuration and takes its due time from the model's SLA tier.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ from zenops.services.refresh.outcome import ACTOR, HANDBACK_INCIDENT, HANDED_BAC
 from zenops.services.refresh.rehydrate import ChampionRef
 
 __all__ = [
+    "add_evidence",
     "claim_ticket",
+    "close_tickets",
     "close_handed_back",
     "close_promoted",
     "event_refresh_not_needed",
@@ -198,3 +201,32 @@ def close_handed_back(
     )
     ports.tickets.close(ticket, outcome=outcome, actor=ACTOR)
     return outcome
+
+
+def add_evidence(
+    tickets: TicketRepository, ids: Iterable[int], evidence: Mapping[str, Any], actor: str
+) -> None:
+    """The same evidence on each ticket."""
+    for ticket in ids:
+        tickets.add_evidence(ticket, dict(evidence), actor=actor)
+
+
+def close_tickets(
+    tickets: TicketRepository,
+    ids: Iterable[int],
+    outcome: str,
+    evidence: Mapping[str, Any],
+    actor: str,
+) -> list[int]:
+    """Add ``evidence`` to each ticket still open and close it as done with ``outcome``; the ones closed."""
+    closed = []
+    for ticket in ids:
+        current = tickets.get(ticket)
+        if not current.is_open:
+            continue
+        tickets.add_evidence(ticket, dict(evidence), actor=actor)
+        if current.status != "in_progress":
+            tickets.transition(ticket, "in_progress", note="answered by a promotion", actor=actor)
+        tickets.close(ticket, outcome=outcome, actor=actor)
+        closed.append(ticket)
+    return closed

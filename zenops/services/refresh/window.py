@@ -30,6 +30,7 @@ from zenops.services.refresh.context import RefreshPorts
 
 __all__ = [
     "WindowSplit",
+    "candidate_window",
     "hold_out",
     "production_rows",
     "refreshed_training_set",
@@ -50,6 +51,8 @@ class WindowSplit:
     compare: pd.DataFrame
     start: date | None
     end: date | None
+    #: Why no row can be compared on, when none can (the gate's reason).
+    why_empty: str = "no labelled production rows since the champion's data"
 
     @property
     def days(self) -> int:
@@ -168,6 +171,34 @@ def split_window(rows: pd.DataFrame, spec: ModelSpec) -> WindowSplit:
     return WindowSplit(
         train=rows[~inside].reset_index(drop=True),
         compare=rows[inside].reset_index(drop=True),
+        start=pd.Timestamp(start).date(),
+        end=pd.Timestamp(days[-1]).date(),
+    )
+
+
+def candidate_window(rows: pd.DataFrame, spec: ModelSpec, trained_until: Any) -> WindowSplit:
+    """The labelled rows a candidate never saw that are newer than its training data's newest row.
+
+    ``rows`` are production rows whose ids the candidate's data does not hold;
+    ``trained_until`` is the newest timestamp of that data (None: every row counts). With
+    ``promotion.window_days``, only the most recent that many days are kept. Nothing is
+    trained on the rows, so the whole window is compared on.
+    """
+    since = ""
+    if trained_until is not None and not pd.isna(trained_until):
+        rows = rows[timestamps(rows[spec.timestamp_column]) > pd.Timestamp(trained_until)]
+        since = f" (its newest row is of {pd.Timestamp(trained_until):%Y-%m-%d %H:%M})"
+    if rows.empty:
+        why = f"no labelled production rows newer than the candidate's training data{since}"
+        return WindowSplit(rows, rows.iloc[0:0], None, None, why_empty=why)
+    day = timestamps(rows[spec.timestamp_column]).dt.normalize()
+    days = sorted(day.unique())
+    start = days[0]
+    if spec.promotion.window_days is not None:
+        start = max(start, days[-1] - pd.Timedelta(days=spec.promotion.window_days - 1))
+    return WindowSplit(
+        train=rows.iloc[0:0],
+        compare=rows[day >= start].reset_index(drop=True),
         start=pd.Timestamp(start).date(),
         end=pd.Timestamp(days[-1]).date(),
     )

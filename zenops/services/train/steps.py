@@ -14,8 +14,12 @@ import pandas as pd
 
 import zenops
 from registry import lineage
+from registry.candidates import FEATURES, features_tag
+from registry.ledger import headline
 from registry.lineage import DataVersion, Lineage
+from registry.promotion import first_champion, write_audit
 from registry.versions import CHAMPION, LoggedTraining
+from zenops.kernel import clock
 from zenops.kernel.config import CONFIG_FILE, ModelSpec
 from zenops.kernel.tabular import check_training_frame, read_table
 from zenops.ports import DataStore, ModelRegistry
@@ -103,7 +107,14 @@ def record_training(
         code_rev=ports.data.head() or version.rev,
         code_version=zenops.__version__,
     )
-    tags = {**trail.tags(), lineage.MODEL: spec.name, lineage.RUN_KIND: "training", **(extra_tags or {})}
+    features = features_tag(spec.features.numerical, spec.features.categorical)
+    tags = {
+        **trail.tags(),
+        FEATURES: features,
+        lineage.MODEL: spec.name,
+        lineage.RUN_KIND: "training",
+        **(extra_tags or {}),
+    }
     run_id, model_uri = registry.log_training(
         spec.name,
         run_name=run_name or f"train {spec.name}",
@@ -128,7 +139,28 @@ def record_training(
     if registry.alias(spec.name, CHAMPION) is None:
         registry.set_alias(spec.name, CHAMPION, model_version)
         alias = CHAMPION
+        _audit_first_champion(registry, spec, model_version, result)
     return LoggedTraining(model=spec.name, version=model_version, run_id=run_id, alias=alias)
+
+
+def _audit_first_champion(
+    registry: ModelRegistry, spec: ModelSpec, version: str, result: TrainingResult
+) -> None:
+    """The ledger's first entry: the first version trained becomes champion."""
+    metric = spec.metric_name
+    value = result.metrics.get(metric)
+    reason = f"first version of {spec.name}, trained with full lineage" + (
+        f" (holdout {metric} {value:.4f})" if isinstance(value, float) else ""
+    )
+    write_audit(
+        registry,
+        first_champion(spec.name, version),
+        at=clock.now(),
+        reason=reason,
+        ticket=None,
+        actor="zenops train",
+        evidence={"headline": {**headline(None, reason), "holdout": dict(result.metrics)}},
+    )
 
 
 def training_markdown(outcome: TrainOutcome) -> str:

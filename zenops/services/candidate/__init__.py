@@ -1,0 +1,1 @@
+"""A data scientist's rebuilt model, brought back through the promotion gate."""
