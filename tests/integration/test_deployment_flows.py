@@ -24,7 +24,8 @@ def test_the_built_deployments_carry_schedules_triggers_and_limits(tmp_path: Pat
 
     config = parse_config({"schedules": {"timezone": "Europe/Paris"}})
     built = {d.name: d for d in runner_deployments(config, str(tmp_path))}
-    assert set(built) == {"monitor", "plan", "sla-watch", "refresh", "rollback", "train"}
+    expected = {"monitor", "plan", "sla-watch", "refresh", "rollback", "train", "evaluate-candidate"}
+    assert set(built) == expected
     monitor = built["monitor"]
     assert monitor.parameters == {"workspace": str(tmp_path)}
     assert monitor.schedules[0].schedule.cron == "0 * * * *"
@@ -32,4 +33,6 @@ def test_the_built_deployments_carry_schedules_triggers_and_limits(tmp_path: Pat
     assert monitor.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     (trigger,) = built["refresh"].triggers
     assert trigger.expect == {"zenops.model.degraded"}
+    (candidate,) = built["evaluate-candidate"].triggers
+    assert candidate.expect == {"zenops.candidate.registered"}
     assert built["train"].schedules == [] and built["train"].triggers == []

@@ -224,7 +224,9 @@ def test_the_process_runner_relays_logs_events_and_incidents_and_survives_a_dead
     heard = progress.listening(lambda event, fields: steps.append((event, fields["model"])))
     with caplog.at_level("INFO", logger="zenops"), heard:
         found, _ = one_cycle(workspace)  # a new pool; the dead workers' leases are cleared
-    assert {model for event, model in steps if event == "monitor.done"} == set(MODELS), steps
+    # Each model with batches left after the crash reports its progress from its worker.
+    left = {name for name, decided in found.items() if decided["batches"]}
+    assert {model for event, model in steps if event == "monitor.done"} == left, steps
     assert emitted, "the degraded event of a new refresh or rebuild ticket reaches the event bus"
     # A worker's log line is logged again in the flow's process: the dead worker's lease, cleared.
     here = [r for r in caplog.records if r.name == "zenops.leases" and r.process == os.getpid()]
