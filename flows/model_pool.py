@@ -23,8 +23,9 @@ process) pays those once per worker. Workers are forked from a server process th
 imported zenops' monitoring modules once (``forkserver`` with preloaded modules),
 not from the flow's process, whose threads and connections a fork would copy. A
 worker that dies (killed, out of memory) fails its model's task with one line;
-the next call starts a new pool. The lease of the dead worker's model is cleared by
-the next cycle that finds its holder gone.
+the next call starts a new pool. Workers end within a second of the flow's process
+ending, however it ends (a cancelled flow run's process killed included). The lease
+of a dead worker's model is cleared by the next cycle that finds its holder gone.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -123,8 +125,25 @@ def _relay_progress(event: str, fields: dict[str, Any]) -> None:
     _Relay.put("progress", (event, fields))
 
 
-def _start_worker(relay: Any, level: int) -> None:
+def _watch(flow_process: int) -> None:
+    """End this worker when the flow's process is gone (killed, cancelled): nothing else would.
+
+    A pool's workers wait on their call queue, whose pipe they hold both ends of, so a
+    flow process that dies without shutting the pool down leaves them waiting for ever.
+    """
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(flow_process, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, another user's: cannot happen for our parent's parent
+            pass
+
+
+def _start_worker(relay: Any, level: int, flow_process: int) -> None:
     """Each worker once: offline, its logs and progress relayed, at the flow's log level."""
+    threading.Thread(target=_watch, args=(flow_process,), name="zenops-flow-watch", daemon=True).start()
     stay_offline()
     _Relay.queue = relay
     _Relay.progress = progress.listening(_relay_progress)  # kept: it listens for the worker's life
@@ -189,7 +208,7 @@ class ModelPool:
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(self.relay, logging.getLogger("zenops").getEffectiveLevel()),
+            initargs=(self.relay, logging.getLogger("zenops").getEffectiveLevel(), os.getpid()),
         )
         self.broken = False
         self.started = False
