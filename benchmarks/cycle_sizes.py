@@ -399,6 +399,8 @@ def growth(ctx: Context, counts: list[int], rows: int) -> dict[str, Any]:
     days = Days()
     drop_batches(workspace, rows, *days.next())
     figures["first_cycle"] = first_cycle_without_reports(workspace, rows)
+    ctx.done("growth set-up and first cycle", figures)
+    ctx.cold.prime(workspace)
     names = [spec.name for spec in workspace.config.models]
     figures["points"] = []
     for count in counts:
@@ -408,7 +410,9 @@ def growth(ctx: Context, counts: list[int], rows: int) -> dict[str, Any]:
         warm = warm_cycle(workspace, rows, chosen)
         drop_batches(workspace, rows, *days.next(), names=chosen)
         cold = ctx.cold.run(workspace, "server", rows, chosen)
-        figures["points"].append({"models": count, "warm": warm, "cold_with_server": cold})
+        figures["points"].append(
+            {"models": count, "warm": warm, "cold_with_server": cold, "load_average": os.getloadavg()}
+        )
         ctx.done(f"growth {count}", figures["points"][-1])
     for kind in ("warm", "cold_with_server"):
         for measure in ("wall_s", "cpu_s"):
@@ -436,14 +440,30 @@ def one_model(ctx: Context) -> dict[str, Any]:
     return figures
 
 
-def run(args: argparse.Namespace, scratch: Path, log: Any) -> dict[str, Any]:
-    """Every figure of the ``sizes`` part; needs the Prefect API this process uses."""
+def context(args: argparse.Namespace, scratch: Path, log: Any) -> Context:
+    """The cold processes' launcher and the log, for the Prefect API this process uses."""
     from prefect.settings import PREFECT_API_URL
 
+    cold = Cold(str(PREFECT_API_URL.value()), args.child_environment, scratch / "prefect-home")
+    return Context(cold, log, scratch)
+
+
+def run_growth(args: argparse.Namespace, scratch: Path, log: Any) -> dict[str, Any]:
+    """The growth alone (the ``growth`` part): its figures and the machine's load around them."""
     started = time.perf_counter()
     figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_average_start": os.getloadavg()}
-    cold = Cold(str(PREFECT_API_URL.value()), args.child_environment, scratch / "prefect-home")
-    ctx = Context(cold, log, scratch)
+    log("monitoring cycle, growth with the models …")
+    figures.update(growth(context(args, scratch, log), args.growth, args.growth_rows))
+    figures["load_average_end"] = os.getloadavg()
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def run(args: argparse.Namespace, scratch: Path, log: Any) -> dict[str, Any]:
+    """Every figure of the ``sizes`` part; needs the Prefect API this process uses."""
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"cpu_count": os.cpu_count(), "load_average_start": os.getloadavg()}
+    ctx = context(args, scratch, log)
     log("monitoring cycle by size …")
     figures["one_model"] = one_model(ctx)
     figures["sizes"] = []

@@ -69,18 +69,26 @@ def growth_lines(growth: dict[str, Any]) -> list[str]:
     lines = [
         f"\ngrowth: {growth['rows']:,}-row batches (trained on {growth['training_rows']:,} rows); "
         "cold with a server",
-        f"  {'models':>6s} {'warm wall':>10s} {'warm CPU':>9s} {'cold wall':>10s} {'cold CPU':>9s}",
+        f"  {'models':>6s} {'warm wall':>10s} {'warm CPU':>9s} {'cold wall':>10s} {'cold CPU':>9s}   load",
     ]
     for point in growth["points"]:
         warm, cold = point["warm"], point["cold_with_server"]
         lines.append(
             f"  {point['models']:6d} {warm['wall_s']:10.2f} {warm['cpu_s']:9.2f}"
-            f" {cold['wall_s']:10.2f} {cold['cpu_s']:9.2f}"
+            f" {cold['wall_s']:10.2f} {cold['cpu_s']:9.2f}   {point.get('load_average', [0])[0]:.2f}"
         )
     for kind in ("warm", "cold_with_server"):
         for measure, label in (("wall_s", "wall"), ("cpu_s", "CPU")):
             lines.append(f"  fit, {kind} {label}: {fit_text(growth[f'fit_{kind}_{measure}'])}")
     return lines
+
+
+def growth_report(figures: dict[str, Any]) -> str:
+    """The ``growth`` part run alone: its table and fits, with the machine's load."""
+    header = (
+        f"monitoring cycle, growth ({figures['cpu_count']} CPUs; {load(figures)}; {figures['seconds']:.0f} s)"
+    )
+    return "\n".join([header, *growth_lines(figures)])
 
 
 def fan_out_lines(fan: dict[str, Any]) -> list[str]:

@@ -25,6 +25,8 @@ Seeded. Builds a workspace of ``--models`` models (default 20), each trained on
   one-model cycle, the growth over ``--growth`` models (default 1,10,50,200) of
   ``--growth-rows`` rows, and the fan-out on threads and Dask
   (``benchmarks/cycle_sizes.py``; its own workspaces and Prefect home);
+- ``growth``: the growth alone, without the sizes, the one-model cycles and the fan-out
+  (part of ``sizes`` otherwise);
 - ``policy``: the drift policy on fitted models — false tickets, detection delay, the
   label-free estimate's accuracy, Evidently's default flag and the effect-floor
   sweep (``benchmarks/policy.py``, which runs it alone too; ``--cycles`` no-drift
@@ -43,6 +45,7 @@ machine; training is not measured).
     python benchmarks/monitor_cycle.py --only policy [--cycles 200] [--trials 8] [--json]
     python benchmarks/monitor_cycle.py --only dask,scaling [--scaling-rows 2000] [--scaling-models 1,10,50]
     python benchmarks/monitor_cycle.py --only sizes [--sizes 2x600] [--growth 1,2] [--json]
+    python benchmarks/monitor_cycle.py --only growth [--growth 1,10,50,200] [--growth-rows 600] [--json]
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ from cycle_workspace import (  # noqa: E402
     timed_cycle,
 )
 
-PARTS = ("cycle", "dask", "scaling", "sizes", "policy")
+PARTS = ("cycle", "dask", "scaling", "sizes", "growth", "policy")
 DEFAULT_PARTS = ("cycle", "policy")
 
 
@@ -217,6 +220,11 @@ def print_figures(figures: dict[str, Any], args: argparse.Namespace, policy: str
 
         print()
         print(report(figures["sizes"]))
+    elif "growth" in figures:
+        from cycle_sizes_report import growth_report
+
+        print()
+        print(growth_report(figures["growth"]))
     if policy is not None:
         print()
         print(policy)
@@ -267,6 +275,8 @@ def run(args: argparse.Namespace, log: Any) -> tuple[dict[str, Any], str | None]
             scaling_part(Path(scratch) / "scaling", args, figures, log)
         if "sizes" in args.only:
             figures["sizes"] = cycle_sizes.run(args, Path(scratch) / "sizes", log)
+        elif "growth" in args.only:
+            figures["growth"] = cycle_sizes.run_growth(args, Path(scratch) / "growth", log)
     if "policy" in args.only:
         policy_benchmark = _policy_benchmark()
         options = policy_benchmark.parser().parse_args([])
