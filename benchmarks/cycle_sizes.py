@@ -37,41 +37,21 @@ import contextlib
 import json
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from cycle_process import Cold, check_cycle, figure
 from cycle_workspace import Days, build_workspace, drop_batches, set_monitoring
 
 DEFAULT_SIZES = "50x600,20x10000,3x100000"
 DEFAULT_GROWTH = "1,10,50,200"
 ONE_MODEL_ROWS = 600
 COLD_MODES = {"server": "cold_with_server", "alone": "cold_own_server"}
-# Runs one command as its own child and reports the child's wall, CPU and peak RSS. A
-# child forked from this benchmark's large process would carry the benchmark's RSS in
-# its ru_maxrss (Linux keeps the pre-exec high-water mark), so a small Python forks it.
-LAUNCHER = """
-import json, os, sys, time
-report, command = sys.argv[1], sys.argv[2:]
-started = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execv(command[0], command)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-wall = time.perf_counter() - started
-with open(report, "w") as out:
-    json.dump({"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
-               "code": os.waitstatus_to_exitcode(status)}, out)
-"""
 FAN_OUT = (
     ("thread_1_worker", "thread", 1),
     ("thread_2_workers", "thread", 2),
@@ -133,10 +113,6 @@ def pool_cpu() -> float:
     return total
 
 
-def figure(wall: float, cpu: float, **more: Any) -> dict[str, Any]:
-    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), **more}
-
-
 def reset_peak() -> None:
     """Start this process's peak RSS afresh (Linux: ``clear_refs`` 5), where allowed."""
     with contextlib.suppress(OSError):
@@ -152,13 +128,6 @@ def peak_mb() -> float:
     except OSError:
         pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
-
-
-def check_cycle(result: dict[str, Any], names: list[str], rows: int) -> None:
-    """Fail unless the cycle saw exactly one new batch of ``rows`` rows per model named."""
-    seen = {m["model"]: (len(m["batches"]), m["rows"]) for m in result["models"]}
-    if seen != {name: (1, rows) for name in names}:
-        raise RuntimeError(f"the cycle did not see one {rows}-row batch per model: {seen}")
 
 
 def first_cycle(workspace: Any, rows: int) -> dict[str, Any]:
@@ -198,50 +167,6 @@ def warm_cycle(workspace: Any, rows: int, names: list[str] | None = None) -> dic
     wall, cpu = time.perf_counter() - started, own_cpu() - cpu
     check_cycle(result, names or [spec.name for spec in workspace.config.models], rows)
     return figure(wall, cpu)
-
-
-@dataclass
-class Cold:
-    """New ``zenops monitor --json`` processes, with the benchmark's Prefect server or without."""
-
-    api: str
-    environment: dict[str, str]  # this benchmark's own environment, before it set anything
-    home: Path  # PREFECT_HOME of the children: the temporary server's database lives there
-    primed: bool = False
-    zenops: str = field(default_factory=lambda: zenops_command())
-
-    def run(self, workspace: Any, mode: str, rows: int | None, names: list[str] | None = None) -> dict:
-        """Wall and CPU seconds and peak RSS of one cycle; ``rows`` None: check nothing."""
-        env = {**self.environment, "PREFECT_HOME": str(self.home)}
-        env.pop("PREFECT_API_URL", None)
-        if mode == "server":
-            env["PREFECT_API_URL"] = self.api
-        command = [self.zenops, "--workspace", str(workspace.root), "monitor", "--json", *(names or [])]
-        with tempfile.TemporaryDirectory() as folder:
-            report, out, err = (Path(folder) / name for name in ("usage.json", "out.json", "err.txt"))
-            with out.open("wb") as stdout, err.open("wb") as stderr:
-                launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *command]
-                subprocess.run(launch, stdout=stdout, stderr=stderr, env=env, cwd=workspace.root, check=True)
-            usage = json.loads(report.read_text())
-            if usage["code"] != 0:
-                tail = err.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{' '.join(command[1:5])} exited {usage['code']}: {tail}")
-            result = json.loads(out.read_text())
-        if rows is not None:
-            check_cycle(result, names or [spec.name for spec in workspace.config.models], rows)
-        return figure(usage["wall_s"], usage["cpu_s"], peak_rss_mb=round(usage["maxrss_kb"] / 1024, 0))
-
-    def prime(self, workspace: Any) -> None:
-        """Once, a cycle with nothing new and no server: its temporary server creates its database."""
-        if not self.primed:
-            self.run(workspace, "alone", None)
-            self.primed = True
-
-
-def zenops_command() -> str:
-    """The project's ``zenops`` entry point (``.venv/bin/zenops``), else the one beside Python."""
-    project = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "zenops"
-    return str(project if project.exists() else Path(sys.executable).with_name("zenops"))
 
 
 def references(workspace: Any) -> dict[str, Any]:
