@@ -315,7 +315,7 @@ def growth(ctx: Context, counts: list[int], rows: int) -> dict[str, Any]:
     counts, train = sorted(set(counts)), training_rows(rows)
     ctx.log(f"  growth: {counts[-1]} models × {rows:,} rows (trained on {train:,}) …")
     started = time.perf_counter()
-    workspace = build_workspace(ctx.scratch / "growth", counts[-1], train)
+    workspace = build_workspace(ctx.scratch / "growth", counts[-1], train, through_flow=False)
     figures: dict[str, Any] = {
         "rows": rows,
         "training_rows": train,
