@@ -50,7 +50,7 @@ def build_workspace(root: Path, models: int, rows: int, through_flow: bool = Tru
     called in this process (:func:`zenops.services.train.run.train`, then the champion's
     profile), as the ``train-model`` flow calls them, without the flow and task runs
     around them. The registered versions, their lineage and their profiles are the same;
-    the set-up of hundreds of models costs about half as much on a busy machine.
+    the set-up of hundreds of models costs less on a busy machine.
     """
     from zenops.app.demo.datagen import wide_columns
     from zenops.app.init import init_workspace
