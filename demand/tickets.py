@@ -247,6 +247,15 @@ def incident_key(model: str | None, kind: str, incident: str) -> str:
     return f"{(model or '*').strip().lower()}/{kind}/{name}"
 
 
+HANDBACK_INCIDENT = "refresh-handback"
+"""The incident of the rebuild ticket a refresh's hand-back opens (one open per model)."""
+
+
+def handback_key(model: str) -> str:
+    """The idempotency key of ``model``'s hand-back rebuild ticket."""
+    return incident_key(model, "rebuild", HANDBACK_INCIDENT)
+
+
 def check_kind(kind: str) -> str:
     """``kind`` if it is a known ticket kind, else a :class:`UsageError`."""
     if kind not in TICKET_KINDS:

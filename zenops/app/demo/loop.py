@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
-from demand.tickets import ACTIVE, incident_key
+from demand.tickets import ACTIVE, handback_key
 from zenops.app.demo.days import (
     MALFORMED,
     SEED,
@@ -208,7 +208,7 @@ def _latest(tickets: list[Any]) -> Any:
 
 
 def _open_handback(store: Any, model: str) -> Any:
-    key = incident_key(model, "rebuild", "refresh-handback")
+    key = handback_key(model)
     return next(
         (t for t in store.list(status=ACTIVE, kind="rebuild", model=model) if t.idempotency_key == key), None
     )

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from demand.tickets import ACTIVE, TicketDraft, incident_key
+from demand.tickets import ACTIVE, TicketDraft, handback_key
 from registry.promotion import AliasMove, AuditRecord
 from registry.versions import LoggedTraining
 from zenops.kernel import clock
@@ -91,7 +91,7 @@ def event_refresh_not_needed(tickets: TicketRepository, spec: ModelSpec, ticket:
         found = tickets.get(ticket)
         if not found.is_open:
             return f"ticket {ticket} is {found.status} already: another refresh dealt with the incident"
-    handback = incident_key(spec.name, "rebuild", HANDBACK_INCIDENT)
+    handback = handback_key(spec.name)
     for open_ticket in tickets.list(status=ACTIVE, kind="rebuild", model=spec.name):
         if open_ticket.idempotency_key == handback:
             return (
