@@ -24,7 +24,7 @@ from drift.labels import MATCHED, WAITING
 from registry.versions import CHAMPION
 from tests.fakes.workspace import FakeWorkspace
 from tests.faults import crash_at
-from tests.unit.test_monitor_service import MODEL, StubModel, rows, trained_workspace
+from tests.unit.test_monitor_service import MODEL, StubModel, crown, rows, trained_workspace
 from zenops.kernel.errors import ZenopsError
 from zenops.services.monitor import batch as batch_step
 from zenops.services.monitor import cycle as monitoring
@@ -229,22 +229,8 @@ def test_labels_of_rows_an_earlier_champion_scored_measure_the_current_one(
     registry = ws.registry()
     spec = ws.config.model(MODEL)
     first_run = registry.runs[registry.alias(MODEL, CHAMPION).run_id]
-    training = pd.read_csv(ws.path(spec.training_data))
-    run_id, uri = registry.log_training(
-        MODEL,
-        run_name="rebuilt",
-        fitted=InvertedModel(),
-        params={},
-        metrics={},
-        tags={k: v for k, v in first_run.tags.items() if k.startswith("zenops.")},
-        train_frame=training,
-        holdout=training,
-        data_source=spec.training_data,
-        data_name="train",
-        target="y",
-        features=["x1", "x2", "c"],
-    )
-    registry.set_alias(MODEL, CHAMPION, registry.register(MODEL, uri, run_id, {}))
+    tags = {k: v for k, v in first_run.tags.items() if k.startswith("zenops.")}
+    crown(ws, InvertedModel(), tags, pd.read_csv(ws.path(spec.training_data)), "rebuilt")
 
     summary = step(ws, 2)  # batch 1's labels arrive: version 1 scored those rows
 

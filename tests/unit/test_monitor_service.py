@@ -104,23 +104,30 @@ def trained_workspace(root: Path) -> FakeWorkspace:
         lineage.TRAINER: "stub",
         lineage.CODE_REV: "0" * 40,
     }
+    crown(workspace, StubModel(), tags, training, "train m")
+    return workspace
+
+
+def crown(workspace: FakeWorkspace, fitted, tags: dict, training: pd.DataFrame, run_name: str) -> str:
+    """Log ``fitted`` as a new version of the model and make it the champion; its version."""
     registry = workspace.registry()
     run_id, uri = registry.log_training(
         MODEL,
-        run_name="train m",
-        fitted=StubModel(),
+        run_name=run_name,
+        fitted=fitted,
         params={},
         metrics={},
         tags=tags,
         train_frame=training,
         holdout=training,
-        data_source=data.path,
+        data_source=tags[lineage.DATA_PATH],
         data_name="train",
         target="y",
         features=["x1", "x2", "c"],
     )
-    registry.set_alias(MODEL, CHAMPION, registry.register(MODEL, uri, run_id, {}))
-    return workspace
+    version = registry.register(MODEL, uri, run_id, {})
+    registry.set_alias(MODEL, CHAMPION, version)
+    return version
 
 
 def drop(ws: FakeWorkspace, name: str, frame: pd.DataFrame) -> None:
