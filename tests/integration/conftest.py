@@ -50,14 +50,6 @@ def fresh_workspace(root: Path) -> Workspace:
     return ws
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """A fresh workspace made by ``zenops init``, with demo training data written."""
-    for variable in STORE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    return fresh_workspace(tmp_path / "ws")
-
-
 @pytest.fixture(scope="session")
 def saved_stores() -> Iterator[None]:
     """Own stores only, and MLflow without a connection pool, while saved workspaces live.
@@ -78,6 +70,16 @@ def save_workspace(
     """A fresh workspace (:func:`fresh_workspace`) after ``build(workspace)``, saved."""
     ws = fresh_workspace(factory.mktemp(label) / "ws")
     return SavedWorkspace(ws.root, build(ws))
+
+
+@pytest.fixture(scope="session")
+def saved_fresh(saved_stores, tmp_path_factory) -> SavedWorkspace:
+    """A fresh workspace (:func:`fresh_workspace`), made once per test process.
+
+    ``zenops init`` creates MLflow's database (its schema migrations take seconds) and
+    DVC's set-up; a copy of the first one made serves every test that asks.
+    """
+    return save_workspace(tmp_path_factory, "fresh", lambda ws: None)
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +113,12 @@ def restore(monkeypatch: pytest.MonkeyPatch) -> Callable[[SavedWorkspace], Works
         return saved.restore()
 
     return restored
+
+
+@pytest.fixture
+def workspace(saved_fresh: SavedWorkspace, restore: Callable[[SavedWorkspace], Workspace]) -> Workspace:
+    """A fresh workspace made by ``zenops init``, with demo training data written (made once, restored)."""
+    return restore(saved_fresh)
 
 
 def set_monitoring(ws: Workspace, **settings: Any) -> Workspace:
