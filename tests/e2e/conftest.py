@@ -73,6 +73,17 @@ def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
     return SavedWorkspace(root)
 
 
+@pytest.fixture(scope="session")
+def saved_cli_trained(prefect_api, tmp_path_factory) -> SavedWorkspace:
+    """A workspace ``zenops train`` trained (:func:`trained_workspace`), once per test process.
+
+    ``zenops init`` and ``zenops train`` take tens of seconds together; the files whose
+    commands start from a trained workspace each get a copy, put back at its own path.
+    """
+    root = trained_workspace(command_runner(prefect_api), tmp_path_factory.mktemp("trained") / "ws")
+    return SavedWorkspace(root)
+
+
 @pytest.fixture
 def initialized(saved_init: SavedWorkspace) -> Path:
     """The folder of a workspace just made by ``zenops init`` (made once, put back for each test)."""
