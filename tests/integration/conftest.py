@@ -132,23 +132,15 @@ def set_monitoring(ws: Workspace, **settings: Any) -> Workspace:
 
 
 @contextmanager
-def one_trained_model(
-    tmp_path_factory: pytest.TempPathFactory, model: str, label: str, **monitoring: Any
-) -> Iterator[Workspace]:
-    """A workspace with ``model`` trained once through the Prefect flow, for a whole test module.
+def one_trained_model(saved_trained: SavedWorkspace, **monitoring: Any) -> Iterator[Workspace]:
+    """The ``saved_trained`` workspace (loan-default trained through the flow), for a whole module.
 
-    ``monitoring``: settings of its ``monitoring`` section, written after the training.
+    ``monitoring``: settings of its ``monitoring`` section, written after it is put back.
     """
-    from flows.train import train_model
-
     with pytest.MonkeyPatch.context() as patch:
         for variable in STORE_VARIABLES:
             patch.delenv(variable, raising=False)
-        ws = Workspace(tmp_path_factory.mktemp(label) / "ws")
-        init_workspace(ws)
-        ws = Workspace(ws.root)
-        write_training_data(ws, model)
-        train_model(model=model, workspace=str(ws.root))
+        ws = saved_trained.restore()
         yield set_monitoring(ws, **monitoring) if monitoring else ws
 
 
