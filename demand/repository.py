@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from demand import ticket_changes as changes
 from demand import tickets as rules
 from demand.dependencies import check_dependencies
 from demand.tickets import Ticket, TicketDraft, TicketEvent
@@ -146,13 +147,13 @@ class InMemoryTicketRepository:
             if existing is not None:
                 current = existing
                 for item in ticket.evidence:
-                    current = self._apply(rules.add_evidence(current, item, now=self._clock(), actor=actor))
+                    current = self._apply(changes.add_evidence(current, item, now=self._clock(), actor=actor))
                 return current, False
             check_dependencies(ticket, self._tickets)
             stored = replace(ticket, id=self._next_id)
             self._next_id += 1
             self._tickets[stored.id] = stored  # type: ignore[index]
-            self._events.append(rules.opened(stored, actor))
+            self._events.append(changes.opened(stored, actor))
             for item in stored.evidence:
                 self._events.append(
                     TicketEvent(at=stored.created, action="evidence", ticket=stored.id, detail=item)
@@ -184,16 +185,16 @@ class InMemoryTicketRepository:
     ) -> Ticket:
         with self._lock:
             return self._apply(
-                rules.move(self._get(ticket_id), new_status, now=self._clock(), note=note, actor=actor)
+                changes.move(self._get(ticket_id), new_status, now=self._clock(), note=note, actor=actor)
             )
 
     def approve(self, ticket_id: int, by: str) -> Ticket:
         with self._lock:
-            return self._apply(rules.approve(self._get(ticket_id), by=by, now=self._clock()))
+            return self._apply(changes.approve(self._get(ticket_id), by=by, now=self._clock()))
 
     def close(self, ticket_id: int, outcome: str, status: str = "done", actor: str | None = None) -> Ticket:
         with self._lock:
-            change = rules.close(
+            change = changes.close(
                 self._get(ticket_id), outcome=outcome, status=status, now=self._clock(), actor=actor
             )
             return self._apply(change)
@@ -201,7 +202,7 @@ class InMemoryTicketRepository:
     def add_evidence(self, ticket_id: int, evidence: Mapping[str, Any], actor: str | None = None) -> Ticket:
         with self._lock:
             return self._apply(
-                rules.add_evidence(self._get(ticket_id), evidence, now=self._clock(), actor=actor)
+                changes.add_evidence(self._get(ticket_id), evidence, now=self._clock(), actor=actor)
             )
 
     def history(self, ticket_id: int) -> list[TicketEvent]:

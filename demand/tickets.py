@@ -24,15 +24,16 @@ One incident opens one ticket: a ticket carries an *idempotency key*
 report adds evidence to it instead of opening another one (the repositories
 enforce it, the database with a partial unique index).
 
-Every change is a pure function ``(ticket, ...) -> (new ticket, TicketEvent)``:
-the repositories persist both, nothing here sends or stores anything.
+Every change is a pure function ``(ticket, ...) -> (new ticket, TicketEvent)``
+(:mod:`demand.ticket_changes`): the repositories persist both, nothing here sends or
+stores anything.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -47,7 +48,7 @@ from zenops.kernel.config import (
     SlaTier,
     TeamMember,
 )
-from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
+from zenops.kernel.errors import NotFoundError, UsageError
 
 STATUSES = ("open", "scheduled", "in_progress", "blocked", "done", "cancelled")
 TERMINAL = frozenset({"done", "cancelled"})
@@ -247,6 +248,15 @@ def incident_key(model: str | None, kind: str, incident: str) -> str:
     return f"{(model or '*').strip().lower()}/{kind}/{name}"
 
 
+HANDBACK_INCIDENT = "refresh-handback"
+"""The incident of the rebuild ticket a refresh's hand-back opens (one open per model)."""
+
+
+def handback_key(model: str) -> str:
+    """The idempotency key of ``model``'s hand-back rebuild ticket."""
+    return incident_key(model, "rebuild", HANDBACK_INCIDENT)
+
+
 def check_kind(kind: str) -> str:
     """``kind`` if it is a known ticket kind, else a :class:`UsageError`."""
     if kind not in TICKET_KINDS:
@@ -317,7 +327,7 @@ def new_ticket(
     key = draft.idempotency_key
     if key is None and draft.incident is not None:
         key = incident_key(draft.model, kind, draft.incident)
-    evidence = (_evidence(draft.evidence),) if draft.evidence else ()
+    evidence = (evidence_item(draft.evidence),) if draft.evidence else ()
     title = " ".join(draft.title.split()) or f"{kind.replace('_', ' ')} {draft.model or ''}".strip()
 
     return Ticket(
@@ -412,87 +422,8 @@ def _after(ids: Iterable[int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def move(
-    ticket: Ticket, to: str, *, now: datetime, note: str | None = None, actor: str | None = None
-) -> tuple[Ticket, TicketEvent]:
-    """Move a ticket to status ``to`` if the status machine allows it."""
-    check_status(to)
-    if to not in MOVES[ticket.status]:
-        raise TransitionError(f"ticket {_ident(ticket)}: cannot move from {ticket.status} to {to}")
-    now = as_utc(now, "now")
-    moved = replace(ticket, status=to, updated=now, status_note=note)
-    detail: dict[str, Any] = {"from": ticket.status, "to": to}
-    if note:
-        detail["note"] = note
-    return moved, TicketEvent(at=now, action="moved", ticket=ticket.id, actor=actor, detail=detail)
-
-
-def close(
-    ticket: Ticket, *, outcome: str, status: str = "done", now: datetime, actor: str | None = None
-) -> tuple[Ticket, TicketEvent]:
-    """Finish a ticket as ``done`` or ``cancelled``, recording its outcome."""
-    if status not in TERMINAL:
-        raise UsageError(f"status: a ticket closes as done or cancelled, not '{status}'")
-    moved, _ = move(ticket, status, now=now, actor=actor)
-    closed = replace(moved, outcome=outcome)
-    detail = {"from": ticket.status, "to": status, "outcome": outcome}
-    return closed, TicketEvent(
-        at=closed.updated, action="closed", ticket=ticket.id, actor=actor, detail=detail
-    )
-
-
-def approve(ticket: Ticket, *, by: str, now: datetime) -> tuple[Ticket, TicketEvent]:
-    """Grant a ticket's ethics approval: from now on its work may start."""
-    if not ticket.ethics_required:
-        raise UsageError(f"ticket {_ident(ticket)}: needs no ethics approval")
-    if not ticket.is_open:
-        raise TransitionError(f"ticket {_ident(ticket)}: cannot approve a {ticket.status} ticket")
-    if not by or not str(by).strip():
-        raise UsageError("by: name who approves")
-    now = as_utc(now, "now")
-    approved = replace(
-        ticket, ethics_approved=True, approved_by=str(by).strip(), approved_at=now, updated=now
-    )
-    event = TicketEvent(at=now, action="approved", ticket=ticket.id, actor=approved.approved_by)
-    return approved, event
-
-
-def add_evidence(
-    ticket: Ticket, evidence: Mapping[str, Any], *, now: datetime, actor: str | None = None
-) -> tuple[Ticket, TicketEvent]:
-    """Append one piece of evidence (a JSON-ready mapping) to a ticket.
-
-    Evidence names its source: one item per ``batch`` of one ``champion_version``.
-    A batch reported again (a cycle re-done after a crash) replaces its earlier
-    item instead of adding a second one, so no batch is counted twice.
-    """
-    item = _evidence(evidence)
-    now = as_utc(now, "now")
-    kept = tuple(e for e in ticket.evidence if not _same_source(e, item))
-    updated = replace(ticket, evidence=(*kept, item), updated=now)
-    return updated, TicketEvent(at=now, action="evidence", ticket=ticket.id, actor=actor, detail=item)
-
-
-def opened(ticket: Ticket, actor: str | None = None) -> TicketEvent:
-    """The event recording that ``ticket`` was opened."""
-    detail: dict[str, Any] = {"kind": ticket.kind, "due": ticket.due.isoformat()}
-    if ticket.idempotency_key:
-        detail["idempotency_key"] = ticket.idempotency_key
-    return TicketEvent(at=ticket.created, action="opened", ticket=ticket.id, actor=actor, detail=detail)
-
-
-def _same_source(earlier: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
-    if item.get("batch") is None or "champion_version" not in item:
-        return False
-    same_batch = earlier.get("batch") == item["batch"]
-    return same_batch and earlier.get("champion_version") == item["champion_version"]
-
-
-def _ident(ticket: Ticket) -> str:
-    return str(ticket.id) if ticket.id is not None else "(new)"
-
-
-def _evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+def evidence_item(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """One piece of evidence as stored: a JSON-ready mapping, else a UsageError."""
     if not isinstance(evidence, Mapping):
         raise UsageError(f"evidence: expected a mapping of names to values, not {type(evidence).__name__}")
     item = dict(evidence)

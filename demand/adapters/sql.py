@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from demand import ticket_changes as changes
 from demand import tickets as rules
 from demand.dependencies import check_dependencies
 from demand.phases import Phase
@@ -230,7 +231,7 @@ class SqlTicketRepository:
                         current = existing
                         for item in ticket.evidence:
                             current = self._apply(
-                                conn, rules.add_evidence(current, item, now=self._clock(), actor=actor)
+                                conn, changes.add_evidence(current, item, now=self._clock(), actor=actor)
                             )
                         return current, False
                     return self._insert(conn, ticket, actor), True
@@ -269,24 +270,24 @@ class SqlTicketRepository:
         with self._errors("cannot move the ticket"), self._write() as conn:
             current = self._load(conn, ticket_id, lock=True)
             return self._apply(
-                conn, rules.move(current, new_status, now=self._clock(), note=note, actor=actor)
+                conn, changes.move(current, new_status, now=self._clock(), note=note, actor=actor)
             )
 
     def approve(self, ticket_id: int, by: str) -> Ticket:
         with self._errors("cannot approve the ticket"), self._write() as conn:
             current = self._load(conn, ticket_id, lock=True)
-            return self._apply(conn, rules.approve(current, by=by, now=self._clock()))
+            return self._apply(conn, changes.approve(current, by=by, now=self._clock()))
 
     def close(self, ticket_id: int, outcome: str, status: str = "done", actor: str | None = None) -> Ticket:
         with self._errors("cannot close the ticket"), self._write() as conn:
             current = self._load(conn, ticket_id, lock=True)
-            change = rules.close(current, outcome=outcome, status=status, now=self._clock(), actor=actor)
+            change = changes.close(current, outcome=outcome, status=status, now=self._clock(), actor=actor)
             return self._apply(conn, change)
 
     def add_evidence(self, ticket_id: int, evidence: Mapping[str, Any], actor: str | None = None) -> Ticket:
         with self._errors("cannot add evidence"), self._write() as conn:
             current = self._load(conn, ticket_id, lock=True)
-            return self._apply(conn, rules.add_evidence(current, evidence, now=self._clock(), actor=actor))
+            return self._apply(conn, changes.add_evidence(current, evidence, now=self._clock(), actor=actor))
 
     def history(self, ticket_id: int) -> list[TicketEvent]:
         query = select(events_table).where(events_table.c.ticket_id == ticket_id).order_by(events_table.c.id)
@@ -392,7 +393,7 @@ class SqlTicketRepository:
             insert(tickets_table).values(**values).returning(tickets_table.c.id)
         ).scalar_one()
         stored = replace(ticket, id=ticket_id)
-        self._record(conn, rules.opened(stored, actor))
+        self._record(conn, changes.opened(stored, actor))
         for item in stored.evidence:
             conn.execute(insert(evidence_table).values(ticket_id=ticket_id, at=stored.created, body=item))
             self._record(

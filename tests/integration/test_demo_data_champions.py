@@ -109,4 +109,6 @@ def test_the_champion_holds_within_and_fails_beyond_until_retrained(name: str) -
     fresh = _kind_days(name, "beyond", range(6, 12))
     retrained = fit(spec, pd.concat([train, fresh[train.columns]], ignore_index=True))
     assert drop(score(champion, beyond), stable) > 0.05, (stable, score(champion, beyond))
-    assert drop(score(retrained, beyond), score(champion, beyond)) < -0.03
+    # Retraining on six fresh days wins back at least 2% (at the documented full shift; the
+    # demo's loan-default shift goes half again as far, where the gain is larger).
+    assert drop(score(retrained, beyond), score(champion, beyond)) < -0.02

@@ -7,17 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from demand import sla
-from demand.tickets import (
-    MOVES,
-    STATUSES,
-    TicketDraft,
-    add_evidence,
-    approve,
-    close,
-    incident_key,
-    move,
-    new_ticket,
-)
+from demand.ticket_changes import add_evidence, approve, close, move
+from demand.tickets import MOVES, STATUSES, TicketDraft, incident_key, new_ticket
 from zenops.kernel.config import DEFAULT_SLA_TIERS, ModelSpec, TeamMember
 from zenops.kernel.errors import NotFoundError, TransitionError, UsageError
 

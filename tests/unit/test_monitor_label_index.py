@@ -15,14 +15,18 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from drift.labels import MATCHED, WAITING
+from registry.versions import CHAMPION
 from tests.fakes.workspace import FakeWorkspace
 from tests.faults import crash_at
-from tests.unit.test_monitor_service import MODEL, rows, trained_workspace
+from tests.unit.test_monitor_service import MODEL, StubModel, crown, rows, trained_workspace
 from zenops.kernel.errors import ZenopsError
+from zenops.services.monitor import batch as batch_step
 from zenops.services.monitor import cycle as monitoring
 from zenops.services.monitor import files
 
@@ -193,3 +197,62 @@ def test_a_workspace_kept_before_the_index_fills_it_once(
     reads.clear()
     step(ws, 5)
     assert reads == {"2024-07-04": 1}  # the index is not filled again
+
+
+class InvertedModel(StubModel):
+    """A later champion whose probability of class 1 falls with ``x1``: its ROC AUC is below 0.5."""
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        return super().predict_proba(features)[:, ::-1]
+
+
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The labelled frames the steps measured."""
+    frames: list = []
+    join = batch_step.labelled_frame
+
+    def keeping(*args, **kwargs):
+        frame, notes = join(*args, **kwargs)
+        frames.append(frame)
+        return frame, notes
+
+    monkeypatch.setattr(batch_step, "labelled_frame", keeping)
+    return frames
+
+
+def test_labels_of_rows_an_earlier_champion_scored_measure_the_current_one(
+    ws: FakeWorkspace, measured: list
+) -> None:
+    first = step(ws, 1)
+    assert first["batches"][0]["champion_version"] == "1"
+    registry = ws.registry()
+    spec = ws.config.model(MODEL)
+    first_run = registry.runs[registry.alias(MODEL, CHAMPION).run_id]
+    tags = {k: v for k, v in first_run.tags.items() if k.startswith("zenops.")}
+    crown(ws, InvertedModel(), tags, pd.read_csv(ws.path(spec.training_data)), "rebuilt")
+
+    summary = step(ws, 2)  # batch 1's labels arrive: version 1 scored those rows
+
+    batch = summary["batches"][0]
+    assert batch["champion_version"] == "2"
+    labelled = measured[-1]
+    assert len(labelled) == ROWS and roc_auc_score(labelled["y"], labelled["prediction_proba"]) < 0.5
+    assert (
+        f"{ROWS} labelled rows of batch 2024-07-01, scored by version 1, are measured with the "
+        "predictions of the champion, version 2"
+    ) in batch["reasons"]
+    kept = files.scored_dir(ws, MODEL)
+    assert files.scored_version(ws, spec, "2024-07-01") == "1"
+    assert files.scored_version(ws, spec, "2024-07-02") == "2"
+    columns = ["id", "x1", "x2", "c", "prediction", "prediction_proba"]
+    assert pd.read_parquet(kept / "2024-07-01.parquet").columns.tolist() == columns  # as kept
+
+
+def test_rows_of_the_current_champion_are_measured_as_scored(ws: FakeWorkspace, measured: list) -> None:
+    step(ws, 1)
+    summary = step(ws, 2)
+    batch = summary["batches"][0]
+    labelled = measured[-1]
+    assert len(labelled) == ROWS and roc_auc_score(labelled["y"], labelled["prediction_proba"]) > 0.5
+    assert not [r for r in batch["reasons"] if "scored by version" in r]

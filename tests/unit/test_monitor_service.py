@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from demand.tickets import TicketDraft
 from registry import lineage
 from registry.versions import CHAMPION
 from tests.fakes.workspace import FakeWorkspace
@@ -103,23 +104,30 @@ def trained_workspace(root: Path) -> FakeWorkspace:
         lineage.TRAINER: "stub",
         lineage.CODE_REV: "0" * 40,
     }
+    crown(workspace, StubModel(), tags, training, "train m")
+    return workspace
+
+
+def crown(workspace: FakeWorkspace, fitted, tags: dict, training: pd.DataFrame, run_name: str) -> str:
+    """Log ``fitted`` as a new version of the model and make it the champion; its version."""
     registry = workspace.registry()
     run_id, uri = registry.log_training(
         MODEL,
-        run_name="train m",
-        fitted=StubModel(),
+        run_name=run_name,
+        fitted=fitted,
         params={},
         metrics={},
         tags=tags,
         train_frame=training,
         holdout=training,
-        data_source=data.path,
+        data_source=tags[lineage.DATA_PATH],
         data_name="train",
         target="y",
         features=["x1", "x2", "c"],
     )
-    registry.set_alias(MODEL, CHAMPION, registry.register(MODEL, uri, run_id, {}))
-    return workspace
+    version = registry.register(MODEL, uri, run_id, {})
+    registry.set_alias(MODEL, CHAMPION, version)
+    return version
 
 
 def drop(ws: FakeWorkspace, name: str, frame: pd.DataFrame) -> None:
@@ -182,6 +190,29 @@ def test_a_drifted_batch_opens_one_ticket_and_emits_one_event(ws: FakeWorkspace)
     assert event.payload["mlflow_run"] == first["run_id"]
     assert ws.monitor_state().get(MODEL).last_batch == "2024-07-02.csv"
     assert ws.monitor_state().get(MODEL).last_verdict == "refresh"
+
+
+def test_while_a_hand_back_waits_for_its_rebuild_a_degraded_batch_joins_its_ticket(ws: FakeWorkspace) -> None:
+    store = ws.ticket_store()
+    handback, _ = store.open_or_update(
+        TicketDraft(kind="rebuild", title="Rebuild m", model=MODEL, incident="refresh-handback"), actor="test"
+    )
+    drop(ws, "2024-07-01.csv", rows(300, seed=2, shift=3.0))
+
+    summary = cycle(ws)
+
+    (batch,) = summary["batches"]
+    assert batch["verdict"] == "refresh" and batch["ticket"] == handback.id and not batch["ticket_created"]
+    assert f"rebuild ticket #{handback.id} (a refresh handed the model back) is open" in batch["reasons"][-1]
+    assert [t.id for t in store.list(model=MODEL)] == [handback.id]  # no refresh ticket
+    assert [item["batch"] for item in store.get(handback.id).evidence] == ["2024-07-01.csv"]
+    assert ws.events().named(DEGRADED) == []  # so no refresh starts
+
+    store.transition(handback.id, "cancelled", note="rebuilt elsewhere", actor="test")  # closed
+    drop(ws, "2024-07-02.csv", rows(300, seed=3, shift=3.0, start=300))
+    (again,) = cycle(ws)["batches"]
+    assert again["ticket_created"] and store.get(again["ticket"]).kind == "refresh"
+    assert len(ws.events().named(DEGRADED)) == 1
 
 
 def test_a_poison_batch_is_a_data_quality_verdict_naming_the_column(ws: FakeWorkspace) -> None:

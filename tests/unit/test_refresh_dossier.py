@@ -91,3 +91,14 @@ def test_the_commands_form_one_shell_script_that_quotes_paths() -> None:
 def test_a_refresh_asked_for_by_hand_says_there_is_no_monitoring_evidence() -> None:
     text = render(DossierInput(**{**dossier().__dict__, "evidence": [{"event": "refresh_requested"}]}))
     assert "No monitoring evidence on refresh ticket #4" in text
+
+
+def test_the_dossier_tells_how_the_rebuilt_model_comes_back() -> None:
+    text = render(DossierInput(**{**dossier().__dict__, "holdout_fraction": 0.25, "seed": 7}))
+    back = text.split("## Bring the rebuilt model back", 1)[1]
+    assert "cd '/data/my workspace' && dvc add data/loan-default/FILE && dvc push" in back
+    assert "holdout share 0.25, seed 7" in back
+    for tag in ("zenops.model=loan-default", "zenops.data.path", "zenops.data.rev", "zenops.data.md5"):
+        assert f"`{tag}`" in back
+    assert "`zenops candidate loan-default --run RUN_ID --ticket ID`" in back
+    assert "`zenops.candidate=ID`" in back and "evaluate-candidate" in back

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from demand.tickets import TicketDraft
 from registry import lineage
 from registry.promotion import AUDIT_RUN_KIND, AUDIT_STATE, CHAMPION_ACTION, CHAMPION_REPLACED_BY
 from registry.versions import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
@@ -109,6 +110,39 @@ def test_a_challenger_that_loses_is_handed_back_with_a_dossier(tmp_path: Path) -
     again = refresh(world, spec, on_event=True)
     assert again["decision"] == "superseded" and "rebuild ticket" in again["notes"][0]
     assert list(world.registry.versions[MODEL]) == ["1", "2"]
+
+
+def test_a_hand_back_takes_in_the_rebuild_ticket_monitoring_opened(tmp_path: Path) -> None:
+    world = ports(workspace(tmp_path / "ws"))
+    spec = world.workspace.config.model(MODEL)
+    train(world, spec)
+    arrive(world.workspace, flipped=False)
+    monitoring, _ = world.tickets.open_or_update(
+        TicketDraft(
+            kind="rebuild",
+            title="Rebuild: performance lost beyond a refresh",
+            model=MODEL,
+            incident="monitoring",
+            evidence={"batch": "2024-07-03.csv", "verdict": "rebuild"},
+        ),
+        actor="zenops monitor",
+    )
+
+    result = refresh(world, spec)
+
+    assert result["decision"] == "handed_back"
+    merged = world.tickets.get(monitoring.id)
+    assert merged.status == "cancelled"
+    assert merged.outcome == (
+        f"merged into rebuild ticket #{result['rebuild_ticket']}, the hand-back that carries the dossier"
+    )
+    handback = world.tickets.get(result["rebuild_ticket"])
+    assert handback.evidence[-1] == {
+        "batch": "2024-07-03.csv",
+        "verdict": "rebuild",
+        "merged_from": monitoring.id,
+    }
+    assert [t.id for t in world.tickets.list(kind="rebuild", model=MODEL) if t.is_open] == [handback.id]
 
 
 def test_a_failed_audit_write_puts_the_aliases_back_and_blocks_the_ticket(world: RefreshPorts) -> None:

@@ -21,8 +21,12 @@ SHIFTS = {"loan-default": "beyond", "demand-forecast": "within"}
 """Each model's covariate shift (:class:`~zenops.app.demo.datagen.DriftSchedule` ``covariate_kind``)."""
 MAGNITUDES = {"loan-default": 1.5, "demand-forecast": 1.0}
 """How far each model's covariate shift goes (``covariate_magnitude``): loan-default's far enough
-into the thinly covered credit scores that its champion's ROC AUC falls and a refresh on the fresh
-rows repairs it before the concept changes."""
+into the thin-file credit scores that its champion's ROC AUC falls and a refresh on the fresh rows
+repairs it before the concept changes."""
+TIMINGS = {"loan-default": {"covariate_start": 7, "covariate_ramp_days": 10, "concept_start": 21}}
+"""Days that differ from the schedule's defaults: loan-default's shift creeps in over ten days, so
+the rows its refresh learns from are labelled by the time its ROC AUC falls, and its concept
+changes a day later, leaving the refreshed champion a week of quiet days."""
 
 
 class Story:
@@ -50,10 +54,12 @@ MALFORMED = ("loan-default", 6, "wrong_type")  # model, day, kind: one bad batch
 
 
 def schedule(model: str) -> Any:
-    """The demo's drift schedule for ``model``: the default days, its own covariate shift and size."""
+    """The demo's drift schedule for ``model``: its own covariate shift, size and days (else the defaults)."""
     from zenops.app.demo.datagen import DriftSchedule
 
-    return DriftSchedule(covariate_kind=SHIFTS[model], covariate_magnitude=MAGNITUDES[model])
+    return DriftSchedule(
+        covariate_kind=SHIFTS[model], covariate_magnitude=MAGNITUDES[model], **TIMINGS.get(model, {})
+    )
 
 
 def demo_stream(model: str) -> list[Any]:
@@ -77,7 +83,8 @@ def day_cell(row: dict[str, Any]) -> str:
     """One model's day in the demo's table: verdict, drift share, performance, tickets opened.
 
     When the policy held drift at ``warn`` because performance holds (performance
-    first), the cell says so: ``warn drift 33% (roc_auc holds)``.
+    first), the cell says so: ``warn drift 33% (roc_auc holds)``; a degraded batch
+    added to a hand-back's open rebuild ticket says the rebuild waits.
     """
     text = f"[{VERDICT_STYLE.get(row['verdict'], 'bold yellow')}]{row['verdict']}[/]"
     if row["drift_share"]:
@@ -90,4 +97,6 @@ def day_cell(row: dict[str, Any]) -> str:
     for batch in row["batches"]:
         if batch["ticket_created"]:
             text += f" → ticket #{batch['ticket']} ({batch['verdict']})"
+        elif any("(a refresh handed the model back)" in reason for reason in batch.get("reasons") or []):
+            text += f" → rebuild #{batch['ticket']} waits"
     return text

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
-from demand.tickets import ACTIVE, incident_key
+from demand.tickets import ACTIVE, handback_key
 from zenops.app.demo.days import (
     MALFORMED,
     SEED,
@@ -156,6 +156,7 @@ def work_lines(workspace: Workspace, started: list[Started], month: Month, index
                 month.handed_back[model] = (index, handback.id)
                 lines.append(
                     f"     rebuild ticket #{handback.id} opened, with a dossier for the data scientists"
+                    + _merged(store, model, handback.id)
                 )
             month.work.append({"run": run.name, "ticket": ticket.id, "outcome": outcome})
         else:
@@ -208,10 +209,21 @@ def _latest(tickets: list[Any]) -> Any:
 
 
 def _open_handback(store: Any, model: str) -> Any:
-    key = incident_key(model, "rebuild", "refresh-handback")
+    key = handback_key(model)
     return next(
         (t for t in store.list(status=ACTIVE, kind="rebuild", model=model) if t.idempotency_key == key), None
     )
+
+
+def _merged(store: Any, model: str, handback: int) -> str:
+    """The monitoring rebuild tickets the hand-back's took in, in words (empty: none)."""
+    into = f"merged into rebuild ticket #{handback},"
+    merged = [
+        f"#{t.id}"
+        for t in store.list(status="cancelled", kind="rebuild", model=model)
+        if (t.outcome or "").startswith(into)
+    ]
+    return f"; it takes in rebuild ticket {', '.join(merged)} monitoring opened" if merged else ""
 
 
 def _closed_by(ticket: Any, run: Started) -> bool:

@@ -2,11 +2,13 @@
 
 The dossier's return steps, done by the demo: the rebuilt training set (the labelled
 days since the concept changed, the most recent one left out for the comparison) is
-written into the workspace and versioned there (DVC add and push, a git commit); a run
-is logged to the model's MLflow experiment with MLflow's own API — the lineage tags,
-the changed feature set and parameters, the model — and registered as a new version
-tagged ``zenops.candidate`` with the rebuild ticket. zenops notices it (here, the next
-monitoring cycle: the demo sets up no registry webhook) and evaluates it.
+written into the workspace and versioned there (DVC add and push, a git commit); the
+model is fitted on the rows zenops' seeded split leaves for training (the rest is its
+baseline's holdout); a run is logged to the model's MLflow experiment with MLflow's own
+API — the lineage tags, the changed feature set and parameters, the model — and
+registered as a new version tagged ``zenops.candidate`` with the rebuild ticket. zenops
+notices it (here, the next monitoring cycle: the demo sets up no registry webhook) and
+evaluates it.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def rebuild_and_register(
     import mlflow.sklearn
     import skops.io
 
-    from zenops.services.train.fitting import fit
+    from zenops.services.train.fitting import fit, split_holdout
 
     path = f"data/{spec.name}/rebuild.parquet"
     frame.to_parquet(workspace.path(path), index=False)
@@ -60,7 +62,9 @@ def rebuild_and_register(
     categorical = [c for c in spec.features.categorical if c not in change.drop]
     trainer = spec.trainer.model_copy(update={"params": {**spec.trainer.params, **change.params}})
     features = spec.features.model_copy(update={"numerical": numerical, "categorical": categorical})
-    model = fit(spec.model_copy(update={"trainer": trainer, "features": features}), frame)
+    rebuilt = spec.model_copy(update={"trainer": trainer, "features": features})
+    train, _ = split_holdout(frame, rebuilt)  # the seeded holdout is left for the baseline
+    model = fit(rebuilt, train)
     tags = {
         lineage.MODEL: spec.name,
         lineage.DATA_PATH: data.path,

@@ -4,14 +4,14 @@ The story is seeded, so it prints the same every time (only the timings vary):
 a workspace is created, two demo populations are generated, both models are
 trained with full lineage and registered as champions, and a month of
 production days runs as the loop runs unattended (:mod:`zenops.app.demo.loop`).
-Each model's population shifts from day 10 in a different way
-(:data:`~zenops.app.demo.days.SHIFTS`): loan-default's into credit scores its
-training data holds few of, which hurts it, so labels show a drop, a refresh
-ticket opens and the refresh its event starts repairs it with the fresh data;
-demand-forecast's within the range its training data covers, so its forecasts
-hold and the drift only warns. Concept drift from day 20 opens a rebuild ticket for
-both once the labels show it: the refresh tried first hands each back, and the
-data scientists' rebuilt loan-default comes back through the same gate. Label files
+Each model's population shifts in a different way (:data:`~zenops.app.demo.days.SHIFTS`):
+loan-default's, from day 7, into credit scores its training data holds few of, which
+hurts it, so labels show a drop, a refresh ticket opens and the refresh its event
+starts repairs it with the fresh data; demand-forecast's, from day 10, within the
+range its training data covers, so its forecasts hold and the drift only warns. Then
+the concept changes (loan-default's on day 21, demand-forecast's on day 20): the
+refresh tried first hands each model back, the degraded days join its rebuild ticket,
+and the data scientists' rebuilt loan-default comes back through the same gate. Label files
 arrive named ``labels-YYYY-MM-DD.csv``, not after their batches: monitoring joins
 them by id. Then the team's backlog is planned beside the tickets the month left.
 """

@@ -28,7 +28,7 @@ from zenops.kernel.config import Features, ModelSpec
 from zenops.kernel.errors import StoreError
 from zenops.ports import ModelState, MonitorState, ScoredBatch
 from zenops.services.monitor.champion import Champion, estimate, score_batch
-from zenops.services.monitor.files import keep_scored, labelled_frame, scored_index
+from zenops.services.monitor.files import Rescoring, keep_scored, kept_columns, labelled_frame, scored_index
 from zenops.services.monitor.records import BatchOutcome, problem_outcome
 from zenops.services.monitor.wiring import MonitorWorkspace
 
@@ -114,7 +114,11 @@ def process_batch(
         return Step(_refused(spec, champion, batch, _failed(check, problem), state))
     current = (batch.stem, scored)
     matching = _match(workspace, spec, states, state, arrivals, current)
-    labelled = labelled_frame(workspace, spec, matching, current)
+    own = PREDICTION not in check.frame.columns  # zenops scored it, not the batch's producer
+    rescoring = Rescoring(
+        champion.info.version, lambda rows: kept_columns(spec, score_batch(champion, rows, spec))
+    )
+    labelled, rescored = labelled_frame(workspace, spec, matching, current, rescoring)
     try:
         measurement = engine.measure(champion.reference, scored, spec, labelled=labelled)
     except StoreError:
@@ -124,7 +128,7 @@ def process_batch(
         where = f" column '{column}'" if column else ""
         problem = Problem("unmeasurable", column, f"{name}:{where} could not be measured ({_first(error)})")
         return Step(_refused(spec, champion, batch, _failed(check, problem), state))
-    kept = keep_scored(workspace, spec, batch, scored)
+    kept = keep_scored(workspace, spec, batch, scored, champion.info.version if own else None)
     estimated = estimate(champion, scored) if needs_estimate(measurement, spec) else None
     verdict = assess(
         measurement,
@@ -138,7 +142,7 @@ def process_batch(
         batch=batch.name,
         rows=measurement.rows,
         verdict=verdict.status,
-        reasons=verdict.reasons + matching.notes,
+        reasons=verdict.reasons + matching.notes + rescored,
         drift_share=verdict.drift_share,
         drifted_features=[{"feature": f, "p_value": p} for f, p in verdict.drifted_features],
         performance=performance_figures(measurement, estimated, champion.baseline),

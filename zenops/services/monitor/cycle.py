@@ -44,19 +44,16 @@ from zenops.ports import Changes, LeaseTaken, ModelState, MonitorState
 from zenops.services.monitor.batch import Step, expired_outcomes, process_batch
 from zenops.services.monitor.champion import Champion, load_champion
 from zenops.services.monitor.files import folder_files, take_in, unread_files
+from zenops.services.monitor.incidents import TICKET_VERDICTS, emit_degraded, open_ticket, would_open
 from zenops.services.monitor.records import (
-    TICKET_VERDICTS,
     BatchOutcome,
     cycle_markdown,
     cycle_table,
-    emit_degraded,
     forget_run,
-    open_ticket,
     problem_outcome,
     record_batch,
     summarise,
     wants_html,
-    would_open,
 )
 from zenops.services.monitor.wiring import MonitorWorkspace
 

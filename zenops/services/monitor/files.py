@@ -11,11 +11,17 @@
   ids its labels carry and reads only the scored files they match, so its cost follows
   its labels, not the model's history. A workspace whose scored files predate that
   index has it filled once, from the files of the batches the watermark has passed.
+- A kept file records the champion version that scored it. Labels of rows an earlier
+  champion scored are measured with the current champion's predictions (its features
+  are kept), so a new champion is judged on its own outputs, never on its
+  predecessor's; a reason line says so. Rows whose batch brought its own predictions
+  are measured as they came.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +47,14 @@ __all__ = [
     "scored_dir",
     "scored_ids",
     "scored_index",
+    "scored_version",
     "take_in",
     "unread_files",
 ]
 
 BATCHES, LABELS = "batches", "labels"
+SCORED_BY = b"zenops.scored_by"
+"""The kept file's Parquet metadata key: the champion version whose predictions it holds."""
 
 log = logging.getLogger("zenops.monitor")
 
@@ -135,18 +144,36 @@ def kept_columns(spec: ModelSpec, scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def keep_scored(
-    workspace: MonitorWorkspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame
+    workspace: MonitorWorkspace, spec: ModelSpec, batch: Path, scored: pd.DataFrame, version: str | None
 ) -> ScoredBatch:
     """Keep the scored rows so labels arriving later can be joined to them.
 
-    Returns the batch's ids, which the caller stores with the batch's watermark
-    (:class:`~zenops.ports.Changes` ``scored``): until then no label is joined to the
-    file, so a step that fails after this leaves no claim that the batch was scored.
+    ``version``: the champion version that scored them (None: the batch brought its
+    own predictions), recorded in the file's metadata. Returns the batch's ids, which
+    the caller stores with the batch's watermark (:class:`~zenops.ports.Changes`
+    ``scored``): until then no label is joined to the file, so a step that fails after
+    this leaves no claim that the batch was scored.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     folder = scored_dir(workspace, spec.name)
     folder.mkdir(parents=True, exist_ok=True)
-    kept_columns(spec, scored).to_parquet(folder / f"{batch.stem}.parquet", index=False)
+    table = pa.Table.from_pandas(kept_columns(spec, scored), preserve_index=False)
+    if version is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), SCORED_BY: version.encode()})
+    pq.write_table(table, folder / f"{batch.stem}.parquet")
     return ScoredBatch(batch.stem, scored_ids(spec, scored))
+
+
+def scored_version(workspace: MonitorWorkspace, spec: ModelSpec, batch: str) -> str | None:
+    """The champion version that scored the kept rows of ``batch`` (None: not recorded, or the
+    batch's own predictions)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(scored_dir(workspace, spec.name) / f"{batch}.parquet").metadata or {}
+    found = metadata.get(SCORED_BY)
+    return found.decode() if found else None
 
 
 def scored_ids(spec: ModelSpec, scored: pd.DataFrame) -> tuple[str, ...]:
@@ -220,24 +247,46 @@ def _passed(stem: str, watermark: str) -> bool:
     return f"{stem}.CSV" <= watermark
 
 
+@dataclass(frozen=True)
+class Rescoring:
+    """The current champion's version and how it scores rows (features in, kept columns out)."""
+
+    version: str
+    score: Callable[[pd.DataFrame], pd.DataFrame]
+
+
 def labelled_frame(
-    workspace: MonitorWorkspace, spec: ModelSpec, matching: Matching, current: tuple[str, pd.DataFrame]
-) -> pd.DataFrame | None:
-    """The scored rows measured at this step, joined with their labels (None: none matched)."""
+    workspace: MonitorWorkspace,
+    spec: ModelSpec,
+    matching: Matching,
+    current: tuple[str, pd.DataFrame],
+    rescoring: Rescoring | None = None,
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """The scored rows measured at this step, joined with their labels (None: none matched), and
+    a reason line per earlier batch whose rows an earlier champion scored: with ``rescoring``
+    they are measured with the current champion's predictions."""
     if matching.matched.empty:
-        return None
-    parts = []
+        return None, []
+    parts, notes = [], []
     stem, frame = current
     for batch, group in matching.matched.groupby("batch", sort=True):
         scored = kept_columns(spec, frame) if batch == stem else read_scored(workspace, spec, batch)
         keys = canonical_ids(scored[spec.id_column])
         targets = dict(zip(group["id"], group["target"], strict=True))
         rows = scored[keys.isin(targets)].copy()
+        if batch != stem and rescoring is not None:
+            before = scored_version(workspace, spec, batch)
+            if before is not None and before != rescoring.version:
+                rows = rescoring.score(rows.drop(columns=[PREDICTION, PROBABILITY], errors="ignore"))
+                notes.append(
+                    f"{len(rows)} labelled rows of batch {batch}, scored by version {before}, are measured "
+                    f"with the predictions of the champion, version {rescoring.version}"
+                )
         rows[spec.target] = keys[keys.isin(targets)].map(targets).to_numpy()
         parts.append(rows)
     joined = pd.concat(parts, ignore_index=True)
     joined[spec.target] = joined[spec.target].infer_objects()
-    return joined if len(joined) else None
+    return (joined if len(joined) else None), notes
 
 
 def _relative(workspace: MonitorWorkspace, path: Path) -> str:

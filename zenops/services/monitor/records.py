@@ -6,22 +6,18 @@
 - :func:`record_batch` writes the batch's monitoring run through the registry port
   (figures, verdict, the drift engine's snapshot and, when kept, HTML report);
   :func:`forget_run` deletes it again when the batch could not be finished.
-- :func:`open_ticket` opens the incident's ticket once (a repeat adds evidence);
-  :func:`emit_degraded` emits ``zenops.model.degraded`` on the event bus for a new
-  refresh or rebuild ticket.
+- The ticket and event a verdict raises are :mod:`zenops.services.monitor.incidents`'.
 - :func:`cycle_markdown` and :func:`cycle_table` are what the Prefect UI shows of a cycle.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from demand.tickets import ACTIVE, TicketDraft, incident_key
 from drift.kept_reports import KeptReport, StoredReport, report_figures
 from drift.measurement import DriftMeasurement
 from drift.verdicts import SEVERITY
@@ -29,14 +25,12 @@ from registry import lineage
 from zenops.kernel import clock
 from zenops.kernel.config import ModelSpec
 from zenops.kernel.errors import ZenopsError
-from zenops.ports import EventBus
 from zenops.services.monitor.links import batch_links
 from zenops.services.monitor.wiring import MonitorWorkspace
 
 log = logging.getLogger("zenops.monitor")
 
 
-TICKET_VERDICTS = ("refresh", "rebuild", "data_quality")
 #: The monitoring run's tag holding when (the cycle's clock) its batch was recorded.
 MONITORED_AT = "zenops.monitored_at"
 
@@ -254,85 +248,6 @@ def run_metrics(outcome: BatchOutcome, measurement: DriftMeasurement | None) -> 
             if column.effect == column.effect:
                 metrics[f"drift_effect.{column.column}"] = float(column.effect)
     return metrics
-
-
-def would_open(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutcome) -> bool:
-    """Whether this outcome opens a new ticket (no open one for the incident yet)."""
-    if outcome.verdict not in TICKET_VERDICTS or workspace.config.monitoring.html_reports == "never":
-        return False
-    key = incident(spec, outcome.verdict)
-    active = workspace.ticket_store().list(model=spec.name, status=ACTIVE)
-    return not any(t.idempotency_key == key for t in active)
-
-
-def incident(spec: ModelSpec, verdict: str) -> str:
-    return incident_key(spec.name, verdict, "monitoring")
-
-
-def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutcome) -> None:
-    """Open the incident's ticket, or add this batch as evidence to the open one."""
-    if outcome.verdict not in TICKET_VERDICTS:
-        return
-    titles = {
-        "refresh": f"Refresh {spec.name}: drift or performance drop",
-        "rebuild": f"Rebuild {spec.name}: performance lost beyond a refresh",
-        "data_quality": f"Data quality: bad batch for {spec.name}",
-    }
-    evidence = {
-        "batch": outcome.batch,
-        "verdict": outcome.verdict,
-        "reasons": outcome.reasons,
-        "drift_share": outcome.drift_share,
-        "drifted_features": outcome.drifted_features[:10],
-        "performance": outcome.performance,
-        "report_uri": outcome.report_uri,
-        "report_url": outcome.report_url,
-        "mlflow_run": outcome.run_id,
-        "mlflow_url": outcome.mlflow_url,
-        "champion_version": outcome.champion_version,
-    }
-    draft = TicketDraft(
-        kind=outcome.verdict,
-        title=titles[outcome.verdict],
-        model=spec.name,
-        idempotency_key=incident(spec, outcome.verdict),
-        evidence=json.loads(json.dumps(evidence, default=str)),
-    )
-    stored, created = workspace.ticket_store().open_or_update(draft, actor="zenops monitor")
-    outcome.ticket, outcome.ticket_created = stored.id, created
-
-
-def emit_degraded(events: EventBus, spec: ModelSpec, outcome: BatchOutcome) -> None:
-    """The event a deployment trigger starts a refresh from, once per incident.
-
-    Emitted when a ``refresh`` or ``rebuild`` verdict opens its ticket (a repeat of
-    the incident only adds evidence to the ticket, so it starts nothing again). The
-    resource carries the verdict and ticket as labels, so a trigger may match on
-    them; ``refresh_ticket`` is the ticket when it is a refresh ticket, for the
-    refresh deployment to work on (a rebuild verdict's refresh opens its own).
-    """
-    if outcome.verdict not in ("refresh", "rebuild") or not outcome.ticket_created:
-        return
-    events.emit(
-        event="zenops.model.degraded",
-        resource={
-            "prefect.resource.id": f"zenops.model.{spec.name}",
-            "prefect.resource.name": spec.name,
-            "zenops.verdict": outcome.verdict,
-            "zenops.ticket": str(outcome.ticket),
-        },
-        payload={
-            "model": spec.name,
-            "verdict": outcome.verdict,
-            "ticket": outcome.ticket,
-            "refresh_ticket": outcome.ticket if outcome.verdict == "refresh" else None,
-            "reasons": outcome.reasons,
-            "batch": outcome.batch,
-            "champion_version": outcome.champion_version,
-            "report_uri": outcome.report_uri,
-            "mlflow_run": outcome.run_id,
-        },
-    )
 
 
 def forget_run(workspace: MonitorWorkspace, outcome: BatchOutcome) -> None:

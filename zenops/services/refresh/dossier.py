@@ -3,7 +3,8 @@
 Pure text from plain data: the drift evidence the refresh ticket gathered, the
 comparison of champion and challenger, what the refresh tried, and the exact
 commands that re-hydrate the data, code and models, runnable as written in a
-fresh shell with the project's Python on ``PATH``.
+fresh shell with the project's Python on ``PATH``; and how the rebuilt model comes
+back through the same gate (:func:`return_steps`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class DossierInput:
     evidence: list[dict[str, Any]]
     tried: list[str]
     at: str
+    holdout_fraction: float = 0.2
+    seed: int = 0
 
 
 def render(dossier: DossierInput) -> str:
@@ -104,8 +107,41 @@ def render(dossier: DossierInput) -> str:
         "",
         f"Tracking URI: `{dossier.tracking_uri}`. Workspace: `{dossier.workspace}`.",
         "",
+        "## Bring the rebuilt model back",
+        "",
+        *return_steps(dossier),
+        "",
     ]
     return "\n".join(lines)
+
+
+def return_steps(dossier: DossierInput) -> list[str]:
+    """How a rebuilt model comes back through the promotion gate, step by step."""
+    model, root = dossier.model, shlex.quote(dossier.workspace)
+    return [
+        "A rebuilt model may change its features, trainer and parameters; it comes back through "
+        "the gate the refresh used, compared with the champion on labelled rows newer than its "
+        "training data.",
+        "",
+        f"1. Version its training data in the workspace: `cd {root} && dvc add data/{model}/FILE && "
+        f"dvc push && git add data/{model}/FILE.dvc && git commit -m 'data: {model} rebuilt'`.",
+        f"2. Fit on the rows zenops' seeded split leaves for training (holdout share "
+        f"{dossier.holdout_fraction}, seed {dossier.seed}: "
+        "`zenops.services.train.fitting.split_holdout`): the new champion's baseline is measured "
+        "on the held-out rest, so a model fitted on every row would look better than it is and "
+        "monitoring would flag it the next day.",
+        f"3. Log a run to the MLflow experiment `zenops/{model}` (tracking URI above) with the "
+        f"model and the lineage tags: `zenops.model={model}`, `zenops.data.path`, "
+        "`zenops.data.rev` (the commit), `zenops.data.md5` (the `.dvc` file's md5), "
+        "`zenops.trainer`, `zenops.code.rev`, and `zenops.features` "
+        '(`{"categorical": [...], "numerical": [...]}`) when the feature set changed.',
+        f"4. Either run `zenops candidate {model} --run RUN_ID --ticket ID` in the workspace (ID: "
+        "this dossier's rebuild ticket), or register a version of the model tagged "
+        "`zenops.candidate=ID`: zenops notices it (the registry webhook of `zenops server`, else "
+        "the next monitoring cycle) and its `evaluate-candidate` deployment promotes it, waits "
+        "for approval or rejects it; the owner is told either way and `zenops history "
+        f"{model}` lists it.",
+    ]
 
 
 def evidence_lines(evidence: list[dict[str, Any]], ticket: int | None) -> list[str]:

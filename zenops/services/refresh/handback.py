@@ -85,6 +85,8 @@ def write_dossier(
             evidence=refresh_evidence(ports.tickets, ticket),
             tried=tried,
             at=clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+            holdout_fraction=trained_spec.holdout_fraction,
+            seed=trained_spec.seed,
         )
     )
     folder = workspace.root / STATE_DIR / "dossiers" / spec.name

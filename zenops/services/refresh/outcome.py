@@ -6,6 +6,8 @@ import math
 from datetime import date
 from typing import Any, Protocol
 
+from demand.tickets import HANDBACK_INCIDENT
+
 __all__ = [
     "ACTOR",
     "AWAITING_APPROVAL",
@@ -25,7 +27,6 @@ REFRESH_TICKET = "zenops.refresh.ticket"  # the run tag naming the refresh ticke
 REFRESH_DECISION = "zenops.refresh.decision"  # the run tag of the gate's decision on a challenger
 PROMOTED, HANDED_BACK, SUPERSEDED = "promoted", "handed_back", "superseded"
 AWAITING_APPROVAL = "awaiting_approval"  # passed the gate; the model asks a person to approve
-HANDBACK_INCIDENT = "refresh-handback"  # the incident of the rebuild ticket a hand-back opens
 
 
 class Described(Protocol):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from demand.tickets import ACTIVE, TicketDraft, incident_key
+from demand.tickets import ACTIVE, TicketDraft, handback_key
 from registry.promotion import AliasMove, AuditRecord
 from registry.versions import LoggedTraining
 from zenops.kernel import clock
@@ -91,7 +91,7 @@ def event_refresh_not_needed(tickets: TicketRepository, spec: ModelSpec, ticket:
         found = tickets.get(ticket)
         if not found.is_open:
             return f"ticket {ticket} is {found.status} already: another refresh dealt with the incident"
-    handback = incident_key(spec.name, "rebuild", HANDBACK_INCIDENT)
+    handback = handback_key(spec.name)
     for open_ticket in tickets.list(status=ACTIVE, kind="rebuild", model=spec.name):
         if open_ticket.idempotency_key == handback:
             return (
@@ -175,7 +175,33 @@ def open_rebuild_ticket(
         notes=markdown,
     )
     stored, _ = ports.tickets.open_or_update(draft, actor=ACTOR)
+    merge_rebuilds(ports.tickets, spec, int(stored.id))
     return int(stored.id)
+
+
+def merge_rebuilds(tickets: TicketRepository, spec: ModelSpec, handback: int) -> list[int]:
+    """Cancel the model's other open rebuild tickets into the hand-back's, which carries the dossier.
+
+    Monitoring opens a rebuild ticket when the labels show a drop beyond a refresh; the
+    refresh that verdict starts hands the model back with a rebuild ticket of its own.
+    Both ask the data scientists for one rebuild, so the plan must count it once: each
+    other open rebuild ticket's evidence moves to the hand-back's and it is cancelled,
+    naming it. Returns the tickets merged.
+    """
+    merged = []
+    for other in tickets.list(status=ACTIVE, kind="rebuild", model=spec.name):
+        if int(other.id) == handback:  # type: ignore[arg-type]
+            continue
+        for item in other.evidence:
+            tickets.add_evidence(handback, {**item, "merged_from": other.id}, actor=ACTOR)
+        tickets.close(
+            int(other.id),  # type: ignore[arg-type]
+            outcome=f"merged into rebuild ticket #{handback}, the hand-back that carries the dossier",
+            status="cancelled",
+            actor=ACTOR,
+        )
+        merged.append(int(other.id))  # type: ignore[arg-type]
+    return merged
 
 
 def close_handed_back(

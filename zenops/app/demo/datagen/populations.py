@@ -113,9 +113,10 @@ LOAN = DemoModel(
     ),
     beyond_story=(
         "a sub-prime channel: credit_score falls by 120 points (about 60% of the applicants lie below "
-        "the training data's 5th percentile, where it holds few rows) and debt_to_income halves; "
-        "the default rate rises from about 16.5% to 29%, and a model that never saw such scores "
-        "ranks them poorly until it is retrained on them"
+        "the training data's 5th percentile, where it holds few rows); below a score of 450 they are "
+        "thin-file applicants, new to credit, whose risk falls as the score falls, the reverse of what "
+        "the training data shows; the default rate rises from about 16.5% to 38%, and a model that "
+        "never saw such scores ranks them backwards until it is retrained on them"
     ),
 )
 
@@ -194,10 +195,13 @@ _LOAN_PURPOSE_P = (0.30, 0.20, 0.15, 0.10, 0.25)
 _LOAN_PURPOSE_P_WITHIN = (0.15, 0.20, 0.15, 0.10, 0.40)
 _LOAN_RENT_WITHIN = 0.5  # share of would-be renters who own a home instead
 # "beyond": a sub-prime channel. Credit scores 120 points lower put half the applicants
-# below the training data's 5th percentile, where it holds few rows and the model's
-# trees stay flat while the true risk keeps climbing; their debts are halved.
+# below the training data's 5th percentile, where it holds few rows. Below a score of
+# 450 the applicants are thin-file (new to credit, not bad payers): their risk falls as
+# the score falls (_LOAN_THIN_FILE), the reverse of what the training data shows, so a
+# model that never saw such scores ranks them backwards until it is retrained on them.
 _LOAN_CREDIT_BEYOND = 120.0
-_LOAN_DTI_BEYOND = 0.5
+_LOAN_THIN_FILE_BELOW = 450.0
+_LOAN_THIN_FILE_SLOPE = -4.0  # log-odds per 65 points below _LOAN_THIN_FILE_BELOW, beside -1 above
 _LOAN_INCOME_SHIFT = 0.75  # income median factor at full covariate drift
 _LOAN_AMOUNT_SHIFT = 1.30  # loan_amount median factor at full covariate drift
 _LOAN_PURPOSE_SIZE = {"car": 0.0, "home": 1.0, "education": -0.3, "business": 0.5, "debt_consolidation": -0.2}
@@ -251,7 +255,7 @@ def loan_population(
         300,
         850,
     ).astype(np.int64)
-    debt_to_income = np.round(dti_draw * (1 - beyond * _LOAN_DTI_BEYOND), 4)
+    debt_to_income = np.round(dti_draw, 4)
 
     frame = pd.DataFrame(
         {
@@ -279,6 +283,7 @@ def loan_log_odds(frame: pd.DataFrame, concept: float = 0.0) -> np.ndarray:
     z_age = (frame["age"].to_numpy() - 39) / 12
     employment = np.minimum(frame["employment_years"].to_numpy(), 20) / 5
     young_renter = ((frame["age"].to_numpy() < 30) & (frame["home_ownership"].to_numpy() == "rent")) * 1.0
+    thin_file = np.maximum(0.0, (_LOAN_THIN_FILE_BELOW - frame["credit_score"].to_numpy()) / 65)
     categorical = (
         frame["purpose"].map(_LOAN_PURPOSE_RISK).to_numpy(dtype=float)
         + frame["home_ownership"].map(_LOAN_HOME_RISK).to_numpy(dtype=float)
@@ -294,6 +299,7 @@ def loan_log_odds(frame: pd.DataFrame, concept: float = 0.0) -> np.ndarray:
         - 0.15 * employment
         + categorical
         + 1.5 * concept * (young_renter - 0.2)
+        + _LOAN_THIN_FILE_SLOPE * thin_file
     )
 
 
