@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from drift.columns import PREDICTION, PROBABILITY
 from zenops.kernel.config import ModelSpec
@@ -119,6 +118,8 @@ def metric_value(
         n_neg = len(positive) - n_pos
         if n_pos == 0 or n_neg == 0:
             return math.nan
+        from scipy import stats
+
         ranks = stats.rankdata(proba)
         return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     clipped = np.clip(proba, 1e-15, 1 - 1e-15)

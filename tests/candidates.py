@@ -4,6 +4,10 @@ The rebuilt training set is written into the workspace and versioned there (DVC 
 push, git commit: the workspace's data store), a run is logged to the model's MLflow
 experiment with MLflow's own API — the lineage tags, the trainer's parameters, the
 model — and, unless asked not to, registered as a version tagged ``zenops.candidate``.
+
+The model's requirements are given explicitly, as zenops gives its own; MLflow's
+inference (a process that imports the model to see what it uses, seconds each time)
+runs only when asked, as for a data scientist who leaves them to MLflow.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from registry import candidates, lineage
+from registry.adapters.mlflow import pip_requirements
 from registry.versions import experiment_name
 from zenops.services.train.fitting import fit
 from zenops.workspace import Workspace
@@ -34,12 +39,14 @@ def rebuild(
     register: bool = True,
     ticket: int | str | None = None,
     tracking_uri: str | None = None,
+    inferred_requirements: bool = False,
 ) -> tuple[str, str | None]:
     """Train the model's estimator on ``frame`` (its labelled rows), log and register it; (run id, version).
 
     ``numerical``: the numerical features it keeps (default: the spec's); ``shuffled``
     permutes the labels (a model that learned nothing); ``lineage_tags=False`` leaves
-    the lineage tags out; ``register=False`` leaves a run only.
+    the lineage tags out; ``register=False`` leaves a run only; ``inferred_requirements``
+    leaves the model's requirements to MLflow's inference.
     """
     import mlflow
     import mlflow.sklearn
@@ -80,7 +87,8 @@ def rebuild(
         warnings.simplefilter("ignore")
         mlflow.log_params({f"trainer.{k}": v for k, v in trainer.params.items()})
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))  # the model they built
-        info = mlflow.sklearn.log_model(fitted, name="model", skops_trusted_types=trusted)
+        requirements = {} if inferred_requirements else {"pip_requirements": pip_requirements()}
+        info = mlflow.sklearn.log_model(fitted, name="model", skops_trusted_types=trusted, **requirements)
     if not register:
         return run.info.run_id, None
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)

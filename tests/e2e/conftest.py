@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,21 @@ def saved_init(prefect_api, tmp_path_factory) -> SavedWorkspace:
     )
     assert done.returncode == 0, done.stderr
     return SavedWorkspace(root)
+
+
+@pytest.fixture(scope="session")
+def saved_cli_trained(prefect_api, tmp_path_factory) -> Iterator[SavedWorkspace]:
+    """A workspace ``zenops train`` trained (:func:`trained_workspace`), once per test process.
+
+    ``zenops init`` and ``zenops train`` take tens of seconds together; the files whose
+    commands start from a trained workspace each get a copy, put back at its own path.
+    MLflow in this process keeps one engine per tracking URI: without a connection pool,
+    it never reads a database file that a restore has replaced.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+        root = trained_workspace(command_runner(prefect_api), tmp_path_factory.mktemp("trained") / "ws")
+        yield SavedWorkspace(root)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import pytest
 from demand.tickets import TicketDraft
 from registry.approval import Waiting
 from tests.candidates import rebuild
-from tests.e2e.conftest import Result, command_runner, trained_workspace
+from tests.e2e.conftest import Result, command_runner
 from tests.reliability import Table
+from tests.workspaces import SavedWorkspace
 from zenops.app.demo.datagen import production_stream
 from zenops.workspace import Workspace
 
@@ -31,8 +32,9 @@ def run(prefect_api):
 
 
 @pytest.fixture(scope="module")
-def trained(run, tmp_path_factory) -> Path:
-    return trained_workspace(run, tmp_path_factory.mktemp("candidates") / "ws")
+def trained(saved_cli_trained: SavedWorkspace) -> Path:
+    """The workspace ``zenops train`` trained, put back once for this module."""
+    return saved_cli_trained.restore_root()
 
 
 def stored(root: Path) -> tuple:

@@ -44,8 +44,8 @@ def test_init_train_status(zenops, tmp_path: Path) -> None:
     assert plain.code == 0 and "loan-default" in plain.stdout
 
 
-def test_init_is_idempotent_from_the_cli(zenops, tmp_path: Path) -> None:
-    root = make_workspace(zenops, tmp_path / "ws")
+def test_init_is_idempotent_from_the_cli(zenops, initialized: Path) -> None:
+    root = initialized  # a workspace zenops init made
     again = zenops("init", str(root), "--json")
     assert again.code == 0 and again.json()["created"] == []
 

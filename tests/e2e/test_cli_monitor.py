@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import ZENOPS, user_environment
+from tests.workspaces import SavedWorkspace
 from zenops.app.demo.datagen import (
     DriftSchedule,
     production_stream,
-    training_frame,
     write_malformed,
     write_stream,
 )
@@ -43,11 +43,11 @@ def on_terminal(argv: list[str], cwd: Path, env: dict[str, str], timeout: float 
     return b"".join(chunks).decode(errors="replace")
 
 
-def test_monitor_reports_each_model_and_a_bad_batch(zenops, initialized: Path, prefect_api) -> None:
-    root = initialized  # a workspace zenops init made
+def test_monitor_reports_each_model_and_a_bad_batch(
+    zenops, saved_cli_trained: SavedWorkspace, prefect_api
+) -> None:
+    root = saved_cli_trained.restore_root()  # a workspace zenops init made, loan-default trained
     data = root / "data" / "loan-default"
-    training_frame("loan-default", rows=2000, seed=4).to_parquet(data / "train.parquet")
-    assert zenops("train", "loan-default", cwd=root).code == 0
     stream = production_stream(
         "loan-default", days=2, rows_per_day=300, seed=4, schedule=DriftSchedule.stable()
     )

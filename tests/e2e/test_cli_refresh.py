@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from zenops.app.demo.datagen import training_frame
+from tests.workspaces import SavedWorkspace
 
 
-def test_refresh_and_rollback_refuse_what_cannot_be_done(zenops, initialized: Path) -> None:
-    root = initialized  # a workspace zenops init made
-    training_frame("loan-default", rows=1500, seed=2).to_parquet(
-        root / "data" / "loan-default" / "train.parquet"
-    )
-    assert zenops("train", "loan-default", cwd=root).code == 0
+def test_refresh_and_rollback_refuse_what_cannot_be_done(zenops, saved_cli_trained: SavedWorkspace) -> None:
+    root = saved_cli_trained.restore_root()  # a workspace zenops train trained once: one version
 
     rollback = zenops("rollback", "loan-default", cwd=root)
     assert rollback.code == 2, rollback.stderr

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import command_runner, trained_workspace
+from tests.e2e.conftest import command_runner
 from tests.reliability import Table
+from tests.workspaces import SavedWorkspace
 
 TABLE = Table("cli", "Configuration, stores and commands")
 
@@ -23,8 +24,9 @@ def run(prefect_api):
 
 
 @pytest.fixture(scope="module")
-def trained(run, tmp_path_factory) -> Path:
-    return trained_workspace(run, tmp_path_factory.mktemp("reliability") / "ws")
+def trained(saved_cli_trained: SavedWorkspace) -> Path:
+    """The workspace ``zenops train`` trained, put back once for this module."""
+    return saved_cli_trained.restore_root()
 
 
 @pytest.fixture

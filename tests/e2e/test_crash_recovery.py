@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +24,11 @@ import psutil
 import pytest
 
 from tests.reliability import Table
+from tests.workspaces import SavedWorkspace
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import (
     DriftSchedule,
     production_stream,
-    training_frame,
     write_frame,
     write_malformed,
 )
@@ -68,19 +68,9 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def ws(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    root = tmp_path_factory.mktemp("crash") / "ws"
-    env = {**environment(root.parent / "prefect-setup"), "PREFECT_API_URL": prefect_api}
-    subprocess.run([ZENOPS, "init", str(root)], env=env, check=True, capture_output=True, timeout=300)
-    workspace = Workspace(root)
-    spec = workspace.config.model(MODEL)
-    path = workspace.path(spec.training_data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    training_frame(MODEL, rows=2000, seed=7).to_parquet(path)
-    subprocess.run(
-        [ZENOPS, "-w", str(root), "train", MODEL], env=env, check=True, capture_output=True, timeout=600
-    )
-    yield Workspace(root)
+def ws(saved_cli_trained: SavedWorkspace) -> Workspace:
+    """A workspace ``zenops train`` trained (loan-default, its champion), put back for this module."""
+    return Workspace(saved_cli_trained.restore_root())
 
 
 class Days:

@@ -365,6 +365,7 @@ def test_a_rebuilt_candidate_registered_in_mlflow_comes_back_through_the_webhook
         params={"max_iter": 200},
         ticket=ticket if ticket is not None else "rebuilt",
         tracking_uri=stack.env["ZENOPS_TRACKING_URI"],
+        inferred_requirements=True,
     )
     announced = f"{DRIFTING} version {version}: announced"
     wait_for("the webhook's announcement", lambda: announced in stack.log_file(".zenops/logs/webhooks.log"))

@@ -50,14 +50,6 @@ def fresh_workspace(root: Path) -> Workspace:
     return ws
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """A fresh workspace made by ``zenops init``, with demo training data written."""
-    for variable in STORE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    return fresh_workspace(tmp_path / "ws")
-
-
 @pytest.fixture(scope="session")
 def saved_stores() -> Iterator[None]:
     """Own stores only, and MLflow without a connection pool, while saved workspaces live.
@@ -78,6 +70,16 @@ def save_workspace(
     """A fresh workspace (:func:`fresh_workspace`) after ``build(workspace)``, saved."""
     ws = fresh_workspace(factory.mktemp(label) / "ws")
     return SavedWorkspace(ws.root, build(ws))
+
+
+@pytest.fixture(scope="session")
+def saved_fresh(saved_stores, tmp_path_factory) -> SavedWorkspace:
+    """A fresh workspace (:func:`fresh_workspace`), made once per test process.
+
+    ``zenops init`` creates MLflow's database (its schema migrations take seconds) and
+    DVC's set-up; a copy of the first one made serves every test that asks.
+    """
+    return save_workspace(tmp_path_factory, "fresh", lambda ws: None)
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +115,12 @@ def restore(monkeypatch: pytest.MonkeyPatch) -> Callable[[SavedWorkspace], Works
     return restored
 
 
+@pytest.fixture
+def workspace(saved_fresh: SavedWorkspace, restore: Callable[[SavedWorkspace], Workspace]) -> Workspace:
+    """A fresh workspace made by ``zenops init``, with demo training data written (made once, restored)."""
+    return restore(saved_fresh)
+
+
 def set_monitoring(ws: Workspace, **settings: Any) -> Workspace:
     """``ws`` with ``settings`` in the ``monitoring`` section of its ``zenops.yaml``."""
     import yaml
@@ -124,23 +132,15 @@ def set_monitoring(ws: Workspace, **settings: Any) -> Workspace:
 
 
 @contextmanager
-def one_trained_model(
-    tmp_path_factory: pytest.TempPathFactory, model: str, label: str, **monitoring: Any
-) -> Iterator[Workspace]:
-    """A workspace with ``model`` trained once through the Prefect flow, for a whole test module.
+def one_trained_model(saved_trained: SavedWorkspace, **monitoring: Any) -> Iterator[Workspace]:
+    """The ``saved_trained`` workspace (loan-default trained through the flow), for a whole module.
 
-    ``monitoring``: settings of its ``monitoring`` section, written after the training.
+    ``monitoring``: settings of its ``monitoring`` section, written after it is put back.
     """
-    from flows.train import train_model
-
     with pytest.MonkeyPatch.context() as patch:
         for variable in STORE_VARIABLES:
             patch.delenv(variable, raising=False)
-        ws = Workspace(tmp_path_factory.mktemp(label) / "ws")
-        init_workspace(ws)
-        ws = Workspace(ws.root)
-        write_training_data(ws, model)
-        train_model(model=model, workspace=str(ws.root))
+        ws = saved_trained.restore()
         yield set_monitoring(ws, **monitoring) if monitoring else ws
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from flows.train import train_model
 from zenops.kernel.errors import LineageError
 from zenops.workspace import Workspace
 
 
-def test_dvc_repro_trains_with_params_yaml(prefect_api, workspace: Workspace) -> None:
-    first = train_model(model="loan-default", workspace=str(workspace.root))  # versions the data
+def test_dvc_repro_trains_with_params_yaml(prefect_api, saved_trained, restore) -> None:
+    workspace = restore(saved_trained)  # loan-default trained through the flow: its data versioned
+    first = saved_trained.result
     params = yaml.safe_load((workspace.root / "params.yaml").read_text())
     params["loan-default"]["max_iter"] = 40
     (workspace.root / "params.yaml").write_text(yaml.safe_dump(params))

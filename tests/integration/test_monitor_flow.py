@@ -9,6 +9,7 @@ import pytest
 
 from flows.monitor import monitor_models
 from tests.faults import crash_at
+from tests.integration.conftest import set_monitoring
 from tests.integration.test_plan_flow import artifacts
 from zenops.adapters.monitor_state import MonitorStateStore
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_malformed, write_stream
@@ -33,7 +34,10 @@ def replay(
     stream = production_stream(MODEL, days=days, rows_per_day=rows, seed=seed, schedule=schedule)
     for index, batch in enumerate(stream):
         monkeypatch.setenv("ZENOPS_NOW", datetime.combine(batch.day, time(23)).isoformat() + "+00:00")
-        write_stream(stream, workspace.path(spec.batches), workspace.path(spec.labels), through=batch.day)
+        day = batch.day  # each day's files once, as they arrive
+        write_stream(
+            stream, workspace.path(spec.batches), workspace.path(spec.labels), through=day, since=day
+        )
         result = monitor_models(workspace=str(workspace.root), models=[MODEL])
         (summary,) = result["models"]
         yield index, summary
@@ -77,6 +81,9 @@ def tickets(workspace: Workspace):
 
 
 def test_a_stable_stream_opens_no_ticket_over_20_cycles(trained: Workspace, monkeypatch) -> None:
+    # Verdicts and tickets are checked here, not the kept reports (tests/integration/
+    # test_monitor_reports.py), whose Evidently run costs seconds per batch that keeps one.
+    trained = set_monitoring(trained, html_reports="never")
     verdicts = [s["verdict"] for _, s in replay(trained, DriftSchedule.stable(), 20, monkeypatch, rows=300)]
     assert len(verdicts) == 20
     assert not {"refresh", "rebuild", "data_quality"} & set(verdicts), verdicts

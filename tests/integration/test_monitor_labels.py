@@ -30,10 +30,10 @@ MODEL = "loan-default"
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def trained(saved_trained) -> Iterator[Workspace]:
     # Verdicts, reasons and figures are checked here, not the HTML reports, which cost
     # seconds per batch that stores one (the JSON snapshot is kept either way).
-    with one_trained_model(tmp_path_factory, MODEL, "labels", html_reports="never") as ws:
+    with one_trained_model(saved_trained, html_reports="never") as ws:
         yield ws
 
 

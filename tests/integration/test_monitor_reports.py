@@ -33,8 +33,8 @@ MALFORMED_DAY = 3  # its batch misses a feature column
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    with one_trained_model(tmp_path_factory, MODEL, "reports") as ws:
+def trained(saved_trained) -> Iterator[Workspace]:
+    with one_trained_model(saved_trained) as ws:
         yield ws
 
 

@@ -3,10 +3,10 @@
 The process runner's warm workers also relay what a cycle announces on the way, and a
 worker that dies fails its model in one line, after which the next cycle goes on.
 
-Each runner gets its own workspace, trained from the same seeded data (training
-is deterministic) and given the same seeded drifting batches; one cycle each
-must give the same verdict, drift share, drifted features and tickets, per model
-and per batch, as the thread runner.
+Each runner gets its own copy of one workspace, its models trained from seeded data
+and given seeded drifting batches (built once, put back as built for each runner);
+one cycle each must give the same verdict, drift share, drifted features and
+tickets, per model and per batch, as the thread runner.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import yaml
 
 from flows.monitor import monitor_model, monitor_models
 from flows.train import train_model
-from tests.integration.conftest import STORE_VARIABLES, write_training_data
+from tests.integration.conftest import STORE_VARIABLES, set_monitoring, write_training_data
+from tests.workspaces import SavedWorkspace
 from zenops.app.demo.datagen import DriftSchedule, production_stream, write_stream
 from zenops.app.init import init_workspace
 from zenops.kernel.errors import StoreError
@@ -140,12 +141,21 @@ def pinned_clock():
 
 
 @pytest.fixture(scope="module")
-def on_threads(prefect_api, pinned_clock, tmp_path_factory) -> dict[str, Any]:
+def saved_batches(prefect_api, saved_stores, pinned_clock, tmp_path_factory) -> SavedWorkspace:
+    """Both demo models trained and the drifting batches dropped, once; each runner gets a copy."""
+    root = tmp_path_factory.mktemp("runners") / "ws"
+    return SavedWorkspace(trained_with_batches(root, MONITORING).root)
+
+
+def on_runner(saved: SavedWorkspace, runner: str) -> Workspace:
+    """The saved workspace put back as it was built, its cycles set to run on ``runner``."""
+    return set_monitoring(saved.restore(), runner=runner)
+
+
+@pytest.fixture(scope="module")
+def on_threads(saved_batches: SavedWorkspace) -> dict[str, Any]:
     """The thread runner's decisions: the reference every other runner must match."""
-    workspace = trained_with_batches(
-        tmp_path_factory.mktemp("thread") / "ws", {**MONITORING, "runner": "thread"}
-    )
-    found, _ = one_cycle(workspace)
+    found, _ = one_cycle(on_runner(saved_batches, "thread"))
     assert set(found) == set(MODELS)
     verdicts = {batch["verdict"] for model in found.values() for batch in model["batches"].values()}
     assert "ok" in verdicts and {"refresh", "rebuild"} & verdicts, found  # the data does drift
@@ -153,21 +163,11 @@ def on_threads(prefect_api, pinned_clock, tmp_path_factory) -> dict[str, Any]:
     return found
 
 
-@pytest.fixture(scope="module")
-def on_processes(prefect_api, pinned_clock, tmp_path_factory) -> Workspace:
-    """A workspace of the same data for the process runner, not yet monitored."""
-    root = tmp_path_factory.mktemp("process") / "ws"
-    return trained_with_batches(root, {**MONITORING, "runner": "process"})
-
-
 @pytest.mark.parametrize("runner", ["dask", "process"])
 def test_a_cycle_decides_the_same_on_every_runner(
-    runner: str, on_threads: dict[str, Any], on_processes: Workspace, tmp_path: Path
+    runner: str, on_threads: dict[str, Any], saved_batches: SavedWorkspace
 ) -> None:
-    if runner == "process":
-        workspace = on_processes
-    else:
-        workspace = trained_with_batches(tmp_path / "ws", {**MONITORING, "runner": runner})
+    workspace = on_runner(saved_batches, runner)
     assert workspace.config.monitoring.runner == runner
     found, flow_run_id = one_cycle(workspace)
     assert found.keys() == on_threads.keys()
@@ -192,12 +192,12 @@ def test_a_cycle_decides_the_same_on_every_runner(
 
 
 def test_the_process_runner_relays_logs_events_and_incidents_and_survives_a_dead_worker(
-    on_threads: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    on_threads: dict[str, Any], saved_batches: SavedWorkspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     from flows.model_pool import model_pool
     from zenops.adapters.prefect_events import PrefectEvents
 
-    workspace = trained_with_batches(tmp_path / "ws", {**MONITORING, "runner": "process"})
+    workspace = on_runner(saved_batches, "process")
     emitted: list[str] = []
     emit = PrefectEvents.emit
 

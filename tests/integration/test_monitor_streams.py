@@ -31,10 +31,10 @@ SHIFT_START = 3
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def trained(saved_trained) -> Iterator[Workspace]:
     # Verdicts, reasons and figures are checked here, not the HTML reports, which cost
     # seconds per batch that stores one (the JSON snapshot is kept either way).
-    with one_trained_model(tmp_path_factory, MODEL, "streams", html_reports="never") as ws:
+    with one_trained_model(saved_trained, html_reports="never") as ws:
         yield ws
 
 
@@ -67,6 +67,7 @@ def replay(ws: Workspace, batches: list[DailyBatch], monkeypatch, labels: bool =
             ws.path(spec.batches),
             ws.path(spec.labels) if labels else nowhere,
             through=batch.day,
+            since=batch.day,  # each day's files once, as they arrive
             label_name=lambda day: f"labels-{day.isoformat()}",
         )
         monkeypatch.setenv("ZENOPS_NOW", datetime.combine(batch.day, time(23)).isoformat() + "+00:00")

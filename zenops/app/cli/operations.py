@@ -18,7 +18,6 @@ from flows.deployments import definitions, runner_deployments
 from zenops.adapters.prefect_links import prefect_api_url, prefect_urls
 from zenops.app.cli.output import JsonOption, emit, err, out
 from zenops.app.cli.root import checked, workspace
-from zenops.app.demo.story import run_demo
 from zenops.app.evidently_ui import EVIDENTLY_PORT, add_evidently_ui, start_evidently
 from zenops.app.init import init_workspace
 from zenops.app.servers import record_servers, refuse_a_second, run_until_stopped, start_servers
@@ -194,6 +193,8 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """The whole story on embedded defaults, end to end, in a fresh folder."""
+    from zenops.app.demo.story import run_demo
+
     summary = run_demo(directory, console=err if as_json else out)
     if as_json:
         emit(summary, True, lambda _: None)
