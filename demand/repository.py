@@ -85,6 +85,13 @@ class TicketRepository(Protocol):
         ...
 
 
+def open_handback(tickets: TicketRepository, model: str) -> Ticket | None:
+    """The model's open rebuild ticket a refresh's hand-back opened, if any (one open per model)."""
+    key = rules.handback_key(model)
+    found = tickets.list(status=rules.ACTIVE, kind="rebuild", model=model)
+    return next((ticket for ticket in found if ticket.idempotency_key == key), None)
+
+
 def status_filter(status: str | Iterable[str] | None) -> frozenset[str] | None:
     """The set of statuses a ``status`` filter asks for (``active``: every open status)."""
     if status is None:

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
-from demand.tickets import ACTIVE, handback_key
+from demand.repository import open_handback
 from zenops.app.demo.days import (
     MALFORMED,
     SEED,
@@ -143,7 +143,7 @@ def work_lines(workspace: Workspace, started: list[Started], month: Month, index
             continue
         if run.deployment == "refresh":
             ticket = _latest(store.list(kind="refresh", model=model))
-            handback = _open_handback(store, model)
+            handback = open_handback(store, model)
             outcome = f"{ticket.status}: {ticket.outcome}"
             if not ticket.outcome:  # the refresh stood down (superseded)
                 waiting = f" while rebuild ticket #{handback.id} is open" if handback is not None else ""
@@ -184,7 +184,7 @@ def rebuild_due(workspace: Workspace, story: Story, month: Month, index: int) ->
         since, handback = month.handed_back.get(model, (None, None))
         if since is None or handback in month.rebuilt or index < since + REBUILD_AFTER_DAYS:
             continue
-        ticket = _open_handback(workspace.ticket_store(), model)
+        ticket = open_handback(workspace.ticket_store(), model)
         if ticket is None or ticket.id != handback:  # closed or replaced meanwhile
             continue
         spec = workspace.config.model(model)
@@ -206,13 +206,6 @@ def rebuild_due(workspace: Workspace, story: Story, month: Month, index: int) ->
 
 def _latest(tickets: list[Any]) -> Any:
     return max(tickets, key=lambda t: (t.updated, t.id))
-
-
-def _open_handback(store: Any, model: str) -> Any:
-    key = handback_key(model)
-    return next(
-        (t for t in store.list(status=ACTIVE, kind="rebuild", model=model) if t.idempotency_key == key), None
-    )
 
 
 def _merged(store: Any, model: str, handback: int) -> str:

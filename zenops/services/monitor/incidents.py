@@ -2,7 +2,7 @@
 
 - :func:`open_ticket` opens the incident's ticket once (a repeat adds evidence); while a
   refresh's hand-back waits for the data scientists' rebuild, a degraded verdict adds
-  its batch to that rebuild ticket instead (:func:`waiting_rebuild`).
+  its batch to that rebuild ticket instead (:func:`demand.repository.open_handback`).
 - :func:`emit_degraded` emits ``zenops.model.degraded`` on the event bus for a new
   refresh or rebuild ticket.
 - :func:`would_open` tells the report cadence whether a verdict opens a ticket.
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 
-from demand.tickets import ACTIVE, Ticket, TicketDraft, handback_key, incident_key
+from demand.repository import open_handback
+from demand.tickets import ACTIVE, TicketDraft, incident_key
 from zenops.kernel.config import ModelSpec
-from zenops.ports import EventBus, TicketRepository
+from zenops.ports import EventBus
 from zenops.services.monitor.records import BatchOutcome
 from zenops.services.monitor.wiring import MonitorWorkspace
 
@@ -24,7 +25,6 @@ __all__ = [
     "emit_degraded",
     "incident",
     "open_ticket",
-    "waiting_rebuild",
     "would_open",
 ]
 
@@ -39,7 +39,7 @@ def would_open(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutco
         return False
     key = incident(spec, outcome.verdict)
     store = workspace.ticket_store()
-    if outcome.verdict in DEGRADED and waiting_rebuild(store, spec) is not None:
+    if outcome.verdict in DEGRADED and open_handback(store, spec.name) is not None:
         return False
     active = store.list(model=spec.name, status=ACTIVE)
     return not any(t.idempotency_key == key for t in active)
@@ -77,7 +77,7 @@ def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutc
         "champion_version": outcome.champion_version,
     }
     store = workspace.ticket_store()
-    handback = waiting_rebuild(store, spec) if outcome.verdict in DEGRADED else None
+    handback = open_handback(store, spec.name) if outcome.verdict in DEGRADED else None
     if handback is not None:
         note = (
             f"rebuild ticket #{handback.id} (a refresh handed the model back) is open: this batch is "
@@ -98,15 +98,6 @@ def open_ticket(workspace: MonitorWorkspace, spec: ModelSpec, outcome: BatchOutc
     )
     stored, created = store.open_or_update(draft, actor=ACTOR)
     outcome.ticket, outcome.ticket_created = stored.id, created
-
-
-def waiting_rebuild(store: TicketRepository, spec: ModelSpec) -> Ticket | None:
-    """The model's open hand-back rebuild ticket, if any."""
-    key = handback_key(spec.name)
-    return next(
-        (t for t in store.list(status=ACTIVE, kind="rebuild", model=spec.name) if t.idempotency_key == key),
-        None,
-    )
 
 
 def emit_degraded(events: EventBus, spec: ModelSpec, outcome: BatchOutcome) -> None:

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from demand.tickets import ACTIVE, TicketDraft, handback_key
+from demand.repository import open_handback
+from demand.tickets import ACTIVE, TicketDraft
 from registry.promotion import AliasMove, AuditRecord
 from registry.versions import LoggedTraining
 from zenops.kernel import clock
@@ -91,13 +92,12 @@ def event_refresh_not_needed(tickets: TicketRepository, spec: ModelSpec, ticket:
         found = tickets.get(ticket)
         if not found.is_open:
             return f"ticket {ticket} is {found.status} already: another refresh dealt with the incident"
-    handback = handback_key(spec.name)
-    for open_ticket in tickets.list(status=ACTIVE, kind="rebuild", model=spec.name):
-        if open_ticket.idempotency_key == handback:
-            return (
-                f"an earlier refresh was handed back and rebuild ticket {open_ticket.id} is still open; "
-                "the model waits for its rebuild"
-            )
+    handback = open_handback(tickets, spec.name)
+    if handback is not None:
+        return (
+            f"an earlier refresh was handed back and rebuild ticket {handback.id} is still open; "
+            "the model waits for its rebuild"
+        )
     return None
 
 
